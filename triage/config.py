@@ -1,0 +1,121 @@
+"""Settings, read once from ``TRIAGE_*`` environment variables.
+
+Every knob triage has lives here, with a default that is safe for the embedded mode (SQLite and a
+keyring file in the instance folder on one machine). Nothing else in the package reads the
+environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A setting has a value triage cannot use; the message names the variable."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration of one triage instance."""
+
+    instance_path: Path = PROJECT_ROOT / "instance"
+    #: SQLAlchemy URL; empty means ``sqlite:///<instance_path>/triage.sqlite3``.
+    database_url: str = ""
+    #: Keyring file; empty means ``<instance_path>/keyring.json``.
+    keyring_path: str = ""
+    #: The keyring itself (its JSON), for deployments that inject secrets as variables.
+    keyring: str = field(default="", repr=False)
+    #: Overrides the session-signing secret kept in the keyring.
+    secret_key: str = field(default="", repr=False)
+    #: Send the session cookie over HTTPS only. On in production behind TLS.
+    secure_cookies: bool = False
+    #: Minutes of inactivity after which a signed-in user must sign in again.
+    session_minutes: int = 30
+    #: Argon2id cost; RFC 9106's second recommended option by default.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+    #: Flask-Limiter storage: ``memory://`` for one process, ``redis://…`` for several.
+    ratelimit_storage_url: str = "memory://"
+    login_rate_limit: str = "10 per minute"
+    #: Largest request body accepted, in bytes; larger ones get 413 before they are parsed.
+    max_request_bytes: int = 8 * 1024 * 1024
+    #: Log level for the ``triage`` logger.
+    log_level: str = "INFO"
+    default_locale: str = "en"
+    #: Refuse to start while the database schema is behind the code.
+    require_current_schema: bool = True
+    testing: bool = False
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.instance_path / 'triage.sqlite3'}"
+
+    @property
+    def keyring_file(self) -> Path:
+        return Path(self.keyring_path) if self.keyring_path else self.instance_path / "keyring.json"
+
+    @property
+    def session_lifetime(self) -> timedelta:
+        return timedelta(minutes=self.session_minutes)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+        values = dict(overrides)
+        if "instance_path" in values:
+            values["instance_path"] = Path(values["instance_path"])
+        return replace(self, **values)
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from ``TRIAGE_<NAME>`` variables (``TRIAGE_DATABASE_URL``, …)."""
+    env = os.environ if environ is None else environ
+    defaults = Settings()
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        name = f"TRIAGE_{f.name.upper()}"
+        if name not in env:
+            continue
+        raw = env[name]
+        current = getattr(defaults, f.name)
+        if isinstance(current, bool):
+            values[f.name] = _bool(name, raw)
+        elif isinstance(current, int):
+            values[f.name] = _int(name, raw)
+        elif isinstance(current, Path):
+            values[f.name] = Path(raw).expanduser().resolve()
+        else:
+            values[f.name] = raw
+    return replace(defaults, **values)

@@ -1,0 +1,162 @@
+"""Bringing an instance up: the folder, the keyring, the schema, and the checks before serving.
+
+``init_instance`` is idempotent and never makes a new keyring for a database that already holds
+sealed data. ``check_startup`` is what the app and every command run first: a missing, unreadable
+or wrong keyring, or a schema behind the code, stops them with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from . import audit
+from .config import PROJECT_ROOT, Settings
+from .crypto import Keyring, KeyringError, load_keyring, write_keyring
+from .db import prepare_sqlite_file, make_engine
+from .models import DataKey, InstanceMeta
+
+FINGERPRINT_KEY = "keyring_fingerprint"
+
+
+class StartupError(Exception):
+    """The instance cannot start; the message tells the operator what to do."""
+
+
+def alembic_config() -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "the migrations folder has no revisions"
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def migrate(engine: Engine, revision: str = "head", *, downgrade: bool = False) -> None:
+    """Run Alembic to ``revision`` on ``engine``, in one transaction."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        if downgrade:
+            command.downgrade(config, revision)
+        else:
+            command.upgrade(config, revision)
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _holds_sealed_data(engine: Engine) -> bool:
+    tables = set(inspect(engine).get_table_names())
+    with Session(engine) as session:
+        if "instance_meta" in tables and session.get(InstanceMeta, FINGERPRINT_KEY) is not None:
+            return True
+        if "data_key" in tables and session.scalar(select(func.count()).select_from(DataKey)):
+            return True
+    return False
+
+
+def _check_keyring_matches(session: Session, ring: Keyring) -> None:
+    stored = session.get(InstanceMeta, FINGERPRINT_KEY)
+    if stored is not None and stored.value != ring.fingerprint:
+        raise KeyringError(
+            "the keyring does not belong to this database (its fingerprint differs); "
+            "point TRIAGE_KEYRING_PATH at the keyring this database was sealed with"
+        )
+    in_use = set(session.scalars(select(DataKey.kek_id).distinct()))
+    missing = in_use - ring.kek_ids
+    if missing:
+        raise KeyringError(
+            "the keyring lacks key-encryption keys that wrap stored data: "
+            + ", ".join(sorted(missing))
+            + "; restore the keyring that holds them"
+        )
+
+
+@dataclass(frozen=True)
+class InitResult:
+    keyring_created: bool
+    keyring_path: Path | None
+    revision: str
+
+
+def init_instance(settings: Settings) -> InitResult:
+    """Create the instance folder and keyring if needed, and migrate the database to head."""
+    settings.instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        created = False
+        keyring_path: Path | None = None if settings.keyring else settings.keyring_file
+        if settings.keyring or settings.keyring_file.exists():
+            ring = load_keyring(settings.keyring_file, settings.keyring)
+        else:
+            if _holds_sealed_data(engine):
+                raise StartupError(
+                    f"no keyring at {settings.keyring_file}, but the database already holds sealed "
+                    "data: a new keyring could never open it. Restore the keyring this database "
+                    "was sealed with (or point TRIAGE_KEYRING_PATH at it) and run init again."
+                )
+            ring = Keyring.generate()
+            write_keyring(settings.keyring_file, ring)
+            created = True
+        prepare_sqlite_file(engine)
+        migrate(engine)
+        with Session(engine) as session, session.begin():
+            _check_keyring_matches(session, ring)
+            if session.get(InstanceMeta, FINGERPRINT_KEY) is None:
+                session.add(InstanceMeta(key=FINGERPRINT_KEY, value=ring.fingerprint))
+                audit.append(
+                    session,
+                    actor=audit.SYSTEM_ACTOR,
+                    action="instance.initialised",
+                    details={"active_kek": ring.active_kek, "keyring_created": created},
+                )
+        return InitResult(created, keyring_path, head_revision())
+    except OperationalError as exc:
+        raise StartupError(
+            f"cannot reach the database at {_safe_url(settings.sqlalchemy_url)}: {exc.orig}"
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def check_startup(settings: Settings, engine: Engine) -> Keyring:
+    """Load the keyring and make sure it and the schema fit this database; else refuse."""
+    ring = load_keyring(settings.keyring_file, settings.keyring)
+    try:
+        revision = current_revision(engine)
+        if revision is None:
+            raise StartupError(
+                f"the database at {_safe_url(settings.sqlalchemy_url)} is not initialised: "
+                "run `triage init`"
+            )
+        if settings.require_current_schema and revision != head_revision():
+            raise StartupError(
+                f"the database schema is at revision {revision} but this code needs "
+                f"{head_revision()}: run `triage init` to migrate it"
+            )
+        with Session(engine) as session:
+            _check_keyring_matches(session, ring)
+    except OperationalError as exc:
+        raise StartupError(
+            f"cannot reach the database at {_safe_url(settings.sqlalchemy_url)}: {exc.orig}"
+        ) from None
+    return ring

@@ -1,0 +1,293 @@
+"""The tables. Plain columns hold only what sorting, counting and routing need; whatever
+identifies or describes a person lives in a sealed ``payload`` (see ``triage.sealed``).
+
+Table names avoid SQL keywords (``case``, ``user``) so raw SQL in migrations and dumps reads plainly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from .db import Base
+from .vocab import (
+    CaseStatus,
+    DecisionStatus,
+    MeasureTier,
+    Region,
+    ReportStatus,
+    RiskLevel,
+    Role,
+    SourceKind,
+    Verification,
+)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on both engines (SQLite drops the zone; we put it back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _enum_check(column: str, values: type[Any]) -> CheckConstraint:
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_valid")
+
+
+class InstanceMeta(Base):
+    """Facts about this instance that must survive restarts, such as the keyring's fingerprint."""
+
+    __tablename__ = "instance_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    __table_args__ = (_enum_check("role", Role), _enum_check("region", Region))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    #: Region scope for case roles; ``None`` means every region.
+    region: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Bumped on password change or deactivation: every earlier session stops working.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    # Flask-Login's protocol.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_epoch}"
+
+
+class DataKey(Base):
+    """A record's data key, wrapped. Deleting the row shreds every value sealed under it."""
+
+    __tablename__ = "data_key"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    kek_id: Mapped[str] = mapped_column(String(64), index=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SealedMixin:
+    """Columns of a record that carries a sealed payload."""
+
+    #: Which payload schema the sealed JSON follows; part of the associated data.
+    payload_version: Mapped[int] = mapped_column(Integer, default=1)
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    @declared_attr
+    def data_key_id(cls) -> Mapped[str | None]:
+        return mapped_column(String(36), ForeignKey("data_key.id", ondelete="SET NULL"), index=True)
+
+
+class Case(Base):
+    """The situation one or more reports describe; the queue holds cases."""
+
+    __tablename__ = "case_file"
+    __table_args__ = (
+        _enum_check("status", CaseStatus),
+        _enum_check("region", Region),
+        _enum_check("risk_level", RiskLevel),
+        _enum_check("verification", Verification),
+        Index("ix_case_file_queue", "status", "risk_level", "deadline_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    #: Pseudonymous code shown in lists and exports; never derived from a person's data.
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    region: Mapped[str | None] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.OPEN.value)
+    risk_level: Mapped[str] = mapped_column(String(16), default=RiskLevel.STANDARD.value)
+    risk_score: Mapped[int | None] = mapped_column(Integer)
+    risk_provisional: Mapped[bool] = mapped_column(Boolean, default=True)
+    verification: Mapped[str] = mapped_column(String(16), default=Verification.UNVERIFIED.value)
+    #: Whether the victim has filed a complaint herself (drives the four-eyes rule).
+    victim_complaint: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    reports: Mapped[list[Report]] = relationship(back_populates="case")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class Report(SealedMixin, Base):
+    """One incoming account from one source."""
+
+    __tablename__ = "report"
+    __table_args__ = (
+        _enum_check("source_kind", SourceKind),
+        _enum_check("region", Region),
+        _enum_check("status", ReportStatus),
+        _enum_check("verification", Verification),
+        _enum_check("risk_level", RiskLevel),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("case_file.id"), index=True)
+    source_kind: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    occurred_on: Mapped[date | None] = mapped_column(Date)
+    region: Mapped[str | None] = mapped_column(String(32), index=True)
+    #: Incident category codes (DOMAIN.md); counting data, not personal.
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    risk_level: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=ReportStatus.RECEIVED.value)
+    verification: Mapped[str] = mapped_column(String(16), default=Verification.UNVERIFIED.value)
+    filed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+
+    case: Mapped[Case | None] = relationship(back_populates="reports")
+
+
+class ReportIndex(Base):
+    """Blind-index tokens of a report's identifying values, for exact-match linking."""
+
+    __tablename__ = "report_index"
+    __table_args__ = (UniqueConstraint("report_id", "kind", "token"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))
+    token: Mapped[str] = mapped_column(String(32), index=True)
+
+
+class Assessment(SealedMixin, Base):
+    """Answers to a versioned risk checklist; the answers and any override reason are sealed."""
+
+    __tablename__ = "assessment"
+    __table_args__ = (
+        _enum_check("level", RiskLevel),
+        _enum_check("computed_level", RiskLevel),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("case_file.id"), index=True)
+    checklist_version: Mapped[int] = mapped_column(Integer)
+    score: Mapped[int] = mapped_column(Integer)
+    unknown_count: Mapped[int] = mapped_column(Integer, default=0)
+    computed_level: Mapped[str] = mapped_column(String(16))
+    #: The level in force: the computed one, or a professional-judgement override.
+    level: Mapped[str] = mapped_column(String(16))
+    overridden: Mapped[bool] = mapped_column(Boolean, default=False)
+    assessed_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    assessed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Decision(SealedMixin, Base):
+    """A preventive measure chosen for a case; the rationale is sealed."""
+
+    __tablename__ = "decision"
+    __table_args__ = (
+        _enum_check("status", DecisionStatus),
+        _enum_check("tier", MeasureTier),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("case_file.id"), index=True)
+    measure: Mapped[str] = mapped_column(String(32))
+    tier: Mapped[str] = mapped_column(String(16))
+    legal_basis: Mapped[str | None] = mapped_column(String(200))
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    follow_up_on: Mapped[date | None] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(24), default=DecisionStatus.PROPOSED.value)
+    proposed_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class AuditEvent(Base):
+    """One link of the audit chain. Its fields are the public export format (docs/audit.md).
+
+    ``at`` and ``details`` are stored as the exact text that was hashed, so verification never
+    depends on how an engine round-trips timestamps or JSON.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_object", "object_type", "object_id"),
+        CheckConstraint("seq >= 1", name="seq_positive"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(32), index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

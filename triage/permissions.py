@@ -1,0 +1,67 @@
+"""Who may do what: the one table that grants permissions to roles. Pure; no Flask.
+
+Every route declares the single permission it needs (``triage.auth.requires``); a route that
+declares none is refused for everyone. A role gets exactly the permissions listed here.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from .vocab import Region, Role
+
+
+class Permission(StrEnum):
+    HOME = "home"
+    ACCOUNT = "account"
+    REPORT_FILE = "report.file"
+    REPORT_READ_OWN = "report.read_own"
+    CASE_READ = "case.read"
+    CASE_WORK = "case.work"
+    DECISION_PROPOSE = "decision.propose"
+    DECISION_APPROVE = "decision.approve"
+    CASE_REASSIGN = "case.reassign"
+    AUDIT_READ = "audit.read"
+    AUDIT_EXPORT = "audit.export"
+    USER_MANAGE = "user.manage"
+    TOKEN_MANAGE = "token.manage"
+    KEY_MANAGE = "key.manage"
+
+
+_EVERYONE = {Permission.HOME, Permission.ACCOUNT}
+_REVIEWER = {Permission.CASE_READ, Permission.CASE_WORK, Permission.DECISION_PROPOSE}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.CASEWORKER: frozenset(_EVERYONE | {Permission.REPORT_FILE, Permission.REPORT_READ_OWN}),
+    Role.REVIEWER: frozenset(_EVERYONE | _REVIEWER),
+    Role.SUPERVISOR: frozenset(
+        _EVERYONE | _REVIEWER | {Permission.DECISION_APPROVE, Permission.CASE_REASSIGN}
+    ),
+    Role.AUDITOR: frozenset(_EVERYONE | {Permission.AUDIT_READ, Permission.AUDIT_EXPORT}),
+    Role.ADMIN: frozenset(
+        _EVERYONE | {Permission.USER_MANAGE, Permission.TOKEN_MANAGE, Permission.KEY_MANAGE}
+    ),
+}
+
+#: Permissions that let a user see a person's data, so they are limited by region scope.
+PERSONAL_DATA = frozenset(
+    {Permission.REPORT_READ_OWN, Permission.CASE_READ, Permission.CASE_WORK}
+)
+
+
+def allows(role: Role | str, permission: Permission) -> bool:
+    try:
+        return permission in ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return False
+
+
+def in_scope(user_region: str | None, record_region: str | None) -> bool:
+    """A user scoped to a region sees records of that region only; an unscoped user sees all.
+
+    A record with no region yet is visible only to unscoped users, so that nothing leaks across
+    regions before a caseworker sets it.
+    """
+    if user_region is None:
+        return True
+    return record_region is not None and Region(record_region) == Region(user_region)

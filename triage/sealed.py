@@ -1,0 +1,114 @@
+"""The sealed store: puts payloads into records and takes them out, audited.
+
+Every record with a ``payload`` (``SealedMixin``) has its own data key in ``data_key``. Opening a
+payload writes a ``payload.decrypted`` audit event in the same transaction: no one reads a
+person's data without the log saying who, which record and why. Shredding deletes the data key,
+after which the payload can never be opened again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .crypto import Keyring, SealContext, SealIntegrityError, WrappedKey
+from .models import DataKey, SealedMixin, new_id
+
+
+class PayloadShredded(LookupError):
+    """The record's data key was deleted (erasure or retention): its payload is gone for good."""
+
+
+def keyring() -> Keyring:
+    """The keyring of the running application."""
+    result: Keyring = current_app.extensions["triage.keyring"]
+    return result
+
+
+def _context(record: SealedMixin, field: str = "payload") -> SealContext:
+    table = record.__tablename__  # type: ignore[attr-defined]
+    return SealContext(table=table, record_id=str(record.id), field=field, version=record.payload_version)  # type: ignore[attr-defined]
+
+
+def _wrapped(session: Session, record: SealedMixin) -> tuple[str, WrappedKey]:
+    if record.data_key_id is None:
+        raise PayloadShredded(f"{_context(record).table} {record.id} has no data key")  # type: ignore[attr-defined]
+    key = session.get(DataKey, record.data_key_id)
+    if key is None:
+        raise PayloadShredded(f"data key {record.data_key_id} is gone")
+    return key.id, WrappedKey(kek_id=key.kek_id, wrapped=key.wrapped)
+
+
+def seal(session: Session, record: SealedMixin, payload: Mapping[str, Any], *, ring: Keyring | None = None) -> None:
+    """Seal ``payload`` into ``record``, giving it a data key first if it has none.
+
+    The record's id must be set before sealing: the ciphertext is bound to it.
+    """
+    ring = ring or keyring()
+    if getattr(record, "id", None) is None:
+        record.id = new_id()  # type: ignore[attr-defined]
+    if record.payload_version is None:
+        record.payload_version = 1
+    if record.data_key_id is None:
+        key_id = new_id()
+        wrapped = ring.new_data_key(key_id)
+        session.add(DataKey(id=key_id, kek_id=wrapped.kek_id, wrapped=wrapped.wrapped))
+        record.data_key_id = key_id
+        session.flush()
+    key_id, wrapped = _wrapped(session, record)
+    record.payload = ring.seal(key_id, wrapped, _context(record), payload)
+
+
+def open_payload(
+    session: Session,
+    record: SealedMixin,
+    *,
+    actor: str,
+    purpose: str,
+    ring: Keyring | None = None,
+) -> dict[str, Any]:
+    """Decrypt ``record``'s payload for ``actor``; the read is an audit event naming ``purpose``."""
+    ring = ring or keyring()
+    context = _context(record)
+    if record.payload is None:
+        raise PayloadShredded(f"{context.table} {context.record_id} has no payload")
+    key_id, wrapped = _wrapped(session, record)
+    payload = ring.open(key_id, wrapped, context, record.payload)
+    audit.append(
+        session,
+        actor=actor,
+        action="payload.decrypted",
+        object_type=context.table,
+        object_id=context.record_id,
+        details={"purpose": purpose},
+    )
+    return payload
+
+
+def shred(session: Session, record: SealedMixin) -> None:
+    """Delete the record's data key: the payload stays as bytes no key will ever open."""
+    if record.data_key_id is not None:
+        session.execute(delete(DataKey).where(DataKey.id == record.data_key_id))
+        record.data_key_id = None
+
+
+def kek_ids_in_use(session: Session) -> dict[str, int]:
+    """How many data keys each KEK wraps."""
+    rows = session.execute(select(DataKey.kek_id, func.count()).group_by(DataKey.kek_id))
+    return {kek_id: count for kek_id, count in rows.tuples()}
+
+
+__all__ = [
+    "PayloadShredded",
+    "SealIntegrityError",
+    "kek_ids_in_use",
+    "keyring",
+    "open_payload",
+    "seal",
+    "shred",
+]

@@ -1,0 +1,125 @@
+"""Administration of staff accounts: list, create, change role or region scope, disable,
+reset a password. Admins never see a person's data here: accounts are staff, not subjects."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from .. import db, users
+from ..auth import actor_id, requires
+from ..errors import DomainError
+from ..permissions import Permission
+from ..vocab import Region, Role
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _role_choices() -> list[tuple[str, str]]:
+    return [(r.value, r.label) for r in Role]
+
+
+def _region_choices() -> list[tuple[str, str]]:
+    return [("", str(_l("All regions")))] + [(r.value, r.label) for r in Region]
+
+
+class UserForm(FlaskForm):  # type: ignore[misc]
+    role = SelectField(_l("Role"), choices=_role_choices, validators=[DataRequired()])
+    region = SelectField(_l("Region scope"), choices=_region_choices, validators=[Optional()])
+    active = BooleanField(_l("Account is active"), default=True)
+
+
+class NewUserForm(UserForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(min=2, max=64)])
+    password = PasswordField(
+        _l("Initial password"),
+        validators=[DataRequired(), Length(min=users.MIN_PASSWORD_LENGTH, max=users.MAX_PASSWORD_LENGTH)],
+    )
+
+
+class ResetPasswordForm(FlaskForm):  # type: ignore[misc]
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=users.MIN_PASSWORD_LENGTH, max=users.MAX_PASSWORD_LENGTH)],
+    )
+
+
+@bp.route("/users")
+@requires(Permission.USER_MANAGE)
+def user_list() -> str:
+    return render_template("admin/users.html", users=users.list_users(db.session()))
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@requires(Permission.USER_MANAGE)
+def user_new() -> Response | tuple[str, int] | str:
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user = users.create_user(
+                db.session(),
+                username=form.username.data,
+                password=form.password.data,
+                role=form.role.data,
+                region=form.region.data or None,
+                actor=actor_id(),
+            )
+        except DomainError as exc:
+            db.rollback_request()
+            form.form_errors.append(exc.message)
+            return render_template("admin/user_new.html", form=form), int(exc.status)
+        if not form.active.data:
+            users.update_user(db.session(), user, role=user.role, region=user.region, active=False, actor=actor_id())
+        flash(_("Account %(name)s created.", name=user.username), "info")
+        return redirect(url_for("admin.user_list"))
+    return render_template("admin/user_new.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@requires(Permission.USER_MANAGE)
+def user_edit(user_id: int) -> Response | tuple[str, int] | str:
+    user = users.get(db.session(), user_id)
+    form = UserForm(obj=None if _posted() else user)
+    if not _posted():
+        form.region.data = user.region or ""
+    reset = ResetPasswordForm(prefix="reset")
+    if form.validate_on_submit():
+        try:
+            users.update_user(
+                db.session(),
+                user,
+                role=form.role.data,
+                region=form.region.data or None,
+                active=form.active.data,
+                actor=actor_id(),
+            )
+        except DomainError as exc:
+            db.rollback_request()
+            form.form_errors.append(exc.message)
+            return render_template("admin/user_edit.html", user=user, form=form, reset=reset), int(exc.status)
+        flash(_("Account %(name)s saved.", name=user.username), "info")
+        return redirect(url_for("admin.user_list"))
+    status = 400 if form.errors else 200
+    return render_template("admin/user_edit.html", user=user, form=form, reset=reset), status
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@requires(Permission.USER_MANAGE)
+def user_reset_password(user_id: int) -> Response | tuple[str, int]:
+    user = users.get(db.session(), user_id)
+    reset = ResetPasswordForm(prefix="reset")
+    if reset.validate_on_submit():
+        users.set_password(db.session(), user, reset.password.data, actor=actor_id())
+        flash(_("Password of %(name)s reset; their sessions have ended.", name=user.username), "info")
+        return redirect(url_for("admin.user_edit", user_id=user.id))
+    form = UserForm(obj=user)
+    return render_template("admin/user_edit.html", user=user, form=form, reset=reset), 400
+
+
+def _posted() -> bool:
+    return request.method == "POST"

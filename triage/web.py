@@ -1,0 +1,122 @@
+"""What every response gets: Flask settings, extensions, security headers, the request
+transaction, template helpers, and the blueprints."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from argon2 import PasswordHasher
+from flask import Flask, Response, current_app, render_template, request
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from . import db
+from .auth import make_hasher
+from .config import Settings
+from .crypto import Keyring
+from .extensions import babel, csrf, limiter
+from .permissions import Permission, allows
+from .vocab import Region, Role, SourceKind
+
+LOCALES = ["en"]
+
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
+    app.config.update(
+        TESTING=settings.testing,
+        SECRET_KEY=settings.secret_key or keyring.session_secret,
+        SESSION_COOKIE_NAME="triage_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=settings.session_lifetime,
+        SESSION_REFRESH_EACH_REQUEST=True,
+        REMEMBER_COOKIE_DURATION=0,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
+        RATELIMIT_HEADERS_ENABLED=True,
+        TRIAGE_LOGIN_RATE_LIMIT=settings.login_rate_limit,
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
+        TRIAGE_SETTINGS=settings,
+    )
+    app.extensions["triage.keyring"] = keyring
+    app.extensions["triage.settings"] = settings
+    hasher: PasswordHasher = make_hasher(settings)
+    app.extensions["triage.hasher"] = hasher
+    app.extensions["triage.dummy_hash"] = hasher.hash("triage timing equaliser")
+    logging.getLogger("triage").setLevel(settings.log_level.upper())
+
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=lambda: request.accept_languages.best_match(LOCALES) or "en")
+
+    app.after_request(_commit)
+    app.after_request(_security_headers)
+    app.context_processor(_template_helpers)
+    app.register_error_handler(CSRFError, _csrf_error)
+
+
+def _commit(response: Response) -> Response:
+    """One transaction per request, committed here, before the response leaves.
+
+    Error handlers have already rolled back by the time a failed request gets here.
+    """
+    if response.status_code < 500:
+        db.commit_request()
+    else:
+        db.rollback_request()
+    return response
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", _CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.endpoint != "static":
+        headers["Cache-Control"] = "no-store"
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def _csrf_error(exc: CSRFError) -> tuple[str, int]:
+    db.rollback_request()
+    return (
+        render_template(
+            "error.html",
+            status=400,
+            title="Form expired",
+            message="The form was out of date or sent from somewhere else, so nothing was saved. "
+            "Go back, reload the page and try again.",
+        ),
+        400,
+    )
+
+
+def _template_helpers() -> dict[str, Any]:
+    def can(permission: Permission) -> bool:
+        return bool(current_user.is_authenticated and allows(current_user.role, permission))
+
+    return {"can": can, "locale": str(get_locale() or "en"), "Permission": Permission, "Role": Role, "Region": Region, "SourceKind": SourceKind}
+
+
+def register_blueprints(app: Flask) -> None:
+    from .auth import public
+    from .views import account, admin, home
+
+    app.view_functions["static"] = public(app.view_functions["static"])
+    app.register_blueprint(home.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(admin.bp)
