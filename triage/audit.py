@@ -31,7 +31,17 @@ from .models import AuditEvent
 
 GENESIS_HASH = "0" * 64
 SYSTEM_ACTOR = "system"
-FIELDS = ("seq", "at", "actor", "action", "object_type", "object_id", "details", "prev_hash", "hash")
+FIELDS = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "details",
+    "prev_hash",
+    "hash",
+)
 
 # Any constant works, as long as nothing else in the database takes the same advisory lock.
 _PG_CHAIN_LOCK = 0x7472_6961_6765  # "triage"
@@ -55,7 +65,9 @@ def format_time(moment: datetime) -> str:
 def canonical(fields: Mapping[str, Any]) -> bytes:
     """The canonical JSON of an event's fields other than ``hash``."""
     body = {k: fields[k] for k in FIELDS if k != "hash"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def chain_hash(fields: Mapping[str, Any]) -> str:
@@ -161,11 +173,17 @@ class Verdict:
     def __str__(self) -> str:
         if self.ok:
             return f"OK: {self.count} events, chain intact, last hash {self.last_hash}"
-        return f"BROKEN at seq {self.broken_seq}: {self.reason} ({self.count} events verified before it)"
+        return (
+            f"BROKEN at seq {self.broken_seq}: {self.reason} "
+            f"({self.count} events verified before it)"
+        )
 
 
 def verify_stream(
-    events: Iterable[Mapping[str, Any]], *, first_prev_hash: str = GENESIS_HASH, first_seq: int | None = 1
+    events: Iterable[Mapping[str, Any]],
+    *,
+    first_prev_hash: str = GENESIS_HASH,
+    first_seq: int | None = 1,
 ) -> Verdict:
     """Walk events in order and name the first that breaks the chain. Constant memory.
 
@@ -178,7 +196,9 @@ def verify_stream(
     for event in events:
         seq = event.get("seq")
         if not isinstance(seq, int) or isinstance(seq, bool):
-            return Verdict(False, count, prev, expected_seq, "sequence number is missing or not an integer")
+            return Verdict(
+                False, count, prev, expected_seq, "sequence number is missing or not an integer"
+            )
         if expected_seq is not None and seq != expected_seq:
             reason = (
                 f"gap: expected seq {expected_seq}, found {seq}"
@@ -187,13 +207,17 @@ def verify_stream(
             )
             return Verdict(False, count, prev, expected_seq, reason)
         if event.get("prev_hash") != prev:
-            return Verdict(False, count, prev, seq, "wrong link: prev_hash is not the previous event's hash")
+            return Verdict(
+                False, count, prev, seq, "wrong link: prev_hash is not the previous event's hash"
+            )
         try:
             computed = chain_hash(event)
         except (KeyError, TypeError, ValueError):
             return Verdict(False, count, prev, seq, "event is missing fields of the format")
         if computed != event.get("hash"):
-            return Verdict(False, count, prev, seq, "hash mismatch: the event's content was altered")
+            return Verdict(
+                False, count, prev, seq, "hash mismatch: the event's content was altered"
+            )
         prev = computed
         count += 1
         expected_seq = seq + 1

@@ -7,6 +7,7 @@ The gate denies by default: a route is reachable only if it was declared ``@publ
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -104,10 +105,8 @@ def check_password(user: User | None, password: str) -> bool:
     hasher = _hasher()
     if user is None:
         dummy: str = current_app.extensions["triage.dummy_hash"]
-        try:
+        with contextlib.suppress(VerificationError, InvalidHashError):
             hasher.verify(dummy, password)
-        except (VerificationError, InvalidHashError):
-            pass
         return False
     try:
         hasher.verify(user.password_hash, password)
@@ -121,7 +120,7 @@ def check_password(user: User | None, password: str) -> bool:
 # -- the gate ----------------------------------------------------------------------------------
 
 
-@login_manager.user_loader
+@login_manager.user_loader  # type: ignore[untyped-decorator]
 def _load_user(user_key: str) -> User | None:
     try:
         user_id, epoch = (int(part) for part in user_key.split(":"))
@@ -133,7 +132,7 @@ def _load_user(user_key: str) -> User | None:
     return user
 
 
-@login_manager.unauthorized_handler
+@login_manager.unauthorized_handler  # type: ignore[untyped-decorator]
 def _unauthorized() -> WerkzeugResponse:
     if request.path.startswith("/api/"):
         abort(401)
@@ -189,11 +188,19 @@ def _safe_next(target: str | None) -> str | None:
 def authenticate(username: str, password: str) -> User | None:
     """The active user with these credentials, or ``None``; every outcome is audited."""
     session_db = db.session()
-    user = session_db.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+    user = session_db.scalar(
+        select(User).where(func.lower(User.username) == username.strip().lower())
+    )
     ok = check_password(user, password)
     if user is not None and ok and user.active:
         user.last_login_at = datetime.now(UTC)
-        audit.append(session_db, actor=str(user.id), action="auth.login", object_type="user", object_id=user.id)
+        audit.append(
+            session_db,
+            actor=str(user.id),
+            action="auth.login",
+            object_type="user",
+            object_id=user.id,
+        )
         return user
     if user is None:
         reason = "unknown_user"
@@ -236,7 +243,11 @@ def login() -> WerkzeugResponse | tuple[str, int] | str:
 @requires(Permission.HOME)
 def logout() -> Response | WerkzeugResponse:
     audit.append(
-        db.session(), actor=actor_id(), action="auth.logout", object_type="user", object_id=current_user.id
+        db.session(),
+        actor=actor_id(),
+        action="auth.logout",
+        object_type="user",
+        object_id=current_user.id,
     )
     logout_user()
     session.clear()

@@ -51,7 +51,9 @@ def _transaction(app: Flask) -> Iterator[Session]:
             raise click.ClickException(exc.message) from None
 
 
-@click.group(help="triage: sealed intake, risk triage, review and audit of domestic-violence reports.")
+@click.group(
+    help="triage: sealed intake, risk triage, review and audit of domestic-violence reports."
+)
 @click.version_option(package_name="triage")
 def main() -> None:
     pass
@@ -76,7 +78,9 @@ def init() -> None:
 @main.command("create-user")
 @click.argument("username")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
-@click.option("--region", type=click.Choice([r.value for r in Region]), default=None, help="Region scope.")
+@click.option(
+    "--region", type=click.Choice([r.value for r in Region]), default=None, help="Region scope."
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_user(username: str, role: str, region: str | None, password_stdin: bool) -> None:
     """Create a staff account; the password is prompted for (twice) unless piped in."""
@@ -87,7 +91,12 @@ def create_user(username: str, role: str, region: str | None, password_stdin: bo
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with _transaction(app) as session:
         user = users.create_user(
-            session, username=username, password=password, role=role, region=region, actor=audit.SYSTEM_ACTOR
+            session,
+            username=username,
+            password=password,
+            role=role,
+            region=region,
+            actor=audit.SYSTEM_ACTOR,
         )
         click.echo(f"Created {user.role} {user.username} (id {user.id}).")
 
@@ -112,8 +121,12 @@ def demo_command() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int, help="Gunicorn worker processes.")
-@click.option("--dev", is_flag=True, help="Flask's reloading development server instead of gunicorn.")
+@click.option(
+    "--workers", default=2, show_default=True, type=int, help="Gunicorn worker processes."
+)
+@click.option(
+    "--dev", is_flag=True, help="Flask's reloading development server instead of gunicorn."
+)
 def serve(host: str, port: int, workers: int, dev: bool) -> None:
     """Serve the app (gunicorn; put a TLS-terminating proxy in front in production)."""
     app = _app()  # refuses here, with a clear message, before any worker starts

@@ -48,7 +48,7 @@ class CryptoError(Exception):
 
 
 class KeyringError(CryptoError):
-    """The keyring is missing, unreadable, malformed or not the one this database was sealed with."""
+    """The keyring is missing, unreadable, malformed, or not the database's own."""
 
 
 class KeyNotFound(CryptoError):
@@ -228,7 +228,9 @@ class Keyring:
 
         Derived from the index key, which never rotates: a KEK rotation keeps the fingerprint.
         """
-        return hmac.new(self._index_key, b"triage/keyring-fingerprint/v1", hashlib.sha256).hexdigest()[:32]
+        return hmac.new(
+            self._index_key, b"triage/keyring-fingerprint/v1", hashlib.sha256
+        ).hexdigest()[:32]
 
     @property
     def session_secret(self) -> bytes:
@@ -261,7 +263,8 @@ class Keyring:
             return aead.decrypt(nonce, body, self._wrap_ad(key_id, key.kek_id))
         except (InvalidTag, ValueError):
             raise SealIntegrityError(
-                f"data key {key_id} does not authenticate: altered, moved, or wrapped by another key"
+                f"data key {key_id} does not authenticate: altered, moved, or wrapped by "
+                "another key"
             ) from None
 
     def new_data_key(self, key_id: str) -> WrappedKey:
@@ -282,7 +285,9 @@ class Keyring:
 
     def open_bytes(self, key_id: str, key: WrappedKey, context: SealContext, blob: bytes) -> bytes:
         if len(blob) < 1 + _NONCE_BYTES + 16 or blob[:1] != _BLOB_VERSION:
-            raise SealIntegrityError(f"sealed {context.field} of {context.table} {context.record_id} is malformed")
+            raise SealIntegrityError(
+                f"sealed {context.field} of {context.table} {context.record_id} is malformed"
+            )
         dek = self._unwrap(key_id, key)
         nonce, body = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
         try:
@@ -294,11 +299,15 @@ class Keyring:
             ) from None
         return _unpad(padded)
 
-    def seal(self, key_id: str, key: WrappedKey, context: SealContext, payload: Mapping[str, Any]) -> bytes:
+    def seal(
+        self, key_id: str, key: WrappedKey, context: SealContext, payload: Mapping[str, Any]
+    ) -> bytes:
         data = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return self.seal_bytes(key_id, key, context, data.encode("utf-8"))
 
-    def open(self, key_id: str, key: WrappedKey, context: SealContext, blob: bytes) -> dict[str, Any]:
+    def open(
+        self, key_id: str, key: WrappedKey, context: SealContext, blob: bytes
+    ) -> dict[str, Any]:
         data = self.open_bytes(key_id, key, context, blob)
         try:
             doc = json.loads(data.decode("utf-8"))
@@ -368,7 +377,8 @@ def load_keyring(path: Path, inline: str = "") -> Keyring:
         raise KeyringError(f"the keyring at {path} is not a regular file")
     if info.st_mode & 0o077:
         raise KeyringError(
-            f"the keyring at {path} is readable by other users (mode {stat.S_IMODE(info.st_mode):o}); "
+            f"the keyring at {path} is readable by other users "
+            f"(mode {stat.S_IMODE(info.st_mode):o}); "
             f"run `chmod 600 {path}`"
         )
     try:
@@ -394,7 +404,9 @@ def write_keyring(path: Path, keyring: Keyring, *, replace: bool = False) -> Non
     try:
         fd = os.open(target, flags, 0o600)
     except FileExistsError:
-        raise KeyringError(f"a keyring already exists at {path}; refusing to overwrite it") from None
+        raise KeyringError(
+            f"a keyring already exists at {path}; refusing to overwrite it"
+        ) from None
     try:
         os.write(fd, data)
         os.fsync(fd)

@@ -87,7 +87,11 @@ def init_app(app: Flask, engine: Engine) -> None:
 
 
 def engine() -> Engine:
-    result: Engine = current_app.extensions["triage.engine"]
+    return engine_of(current_app)
+
+
+def engine_of(app: Flask) -> Engine:
+    result: Engine = app.extensions["triage.engine"]
     return result
 
 

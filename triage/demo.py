@@ -91,7 +91,9 @@ def ensure_reports(session: Session, caseworker_id: int) -> int:
             "text": body,
             "people": ["the woman (36)", "her husband (41)"],
         },
-        indexes=[IndexValue("url", normalise.url("https://news.example.kz/2026/11/01/en-incident"))],
+        indexes=[
+            IndexValue("url", normalise.url("https://news.example.kz/2026/11/01/en-incident"))
+        ],
     )
     headline, body = _article("ru-incident.txt")
     file_report(
@@ -122,7 +124,11 @@ def ensure_reports(session: Session, caseworker_id: int) -> int:
         verification=Verification.CORROBORATED,
         payload={
             "reporter": "victim",
-            "victim": {"name": "Aigerim Demo-Nurlanova", "birth_date": "1991-04-12", "phone": "+7 701 555 0101"},
+            "victim": {
+                "name": "Aigerim Demo-Nurlanova",
+                "birth_date": "1991-04-12",
+                "phone": "+7 701 555 0101",
+            },
             "aggressor": {"name": "Timur Demo-Nurlanov", "age": 38},
             "relationship": "former_spouse",
             "narrative": "Invented demo story: her former husband follows her to work and calls "
@@ -132,7 +138,9 @@ def ensure_reports(session: Session, caseworker_id: int) -> int:
             "consent_support_services": True,
         },
         indexes=[
-            IndexValue("victim", normalise.name_and_birth("Aigerim Demo-Nurlanova", date(1991, 4, 12))),
+            IndexValue(
+                "victim", normalise.name_and_birth("Aigerim Demo-Nurlanova", date(1991, 4, 12))
+            ),
             IndexValue("phone", normalise.phone("+7 701 555 0101")),
         ],
     )

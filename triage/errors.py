@@ -12,6 +12,7 @@ from http import HTTPStatus
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from . import db
 from .crypto import CryptoError, SealIntegrityError
@@ -91,19 +92,21 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[Response | str, int] | Response:
+    def http_error(exc: HTTPException) -> tuple[Response | str, int] | WerkzeugResponse:
         db.rollback_request()
         status = exc.code or 500
         if exc.response is not None and status not in (401, 403, 404):
-            return exc.response
-        return _render(status, HTTPStatus(status).phrase, _MESSAGES.get(status, exc.description or ""))
+            return exc.response  # type: ignore[return-value]
+        return _render(
+            status, HTTPStatus(status).phrase, _MESSAGES.get(status, exc.description or "")
+        )
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response | str, int]:
         db.rollback_request()
         # Exception type and route only: a message might quote personal data.
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.endpoint)
-        if app.debug or app.testing and app.config.get("PROPAGATE_EXCEPTIONS"):
+        if app.debug or (app.testing and app.config.get("PROPAGATE_EXCEPTIONS")):
             raise exc
         return _render(
             HTTPStatus.INTERNAL_SERVER_ERROR,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from . import audit
 from .config import PROJECT_ROOT, Settings
 from .crypto import Keyring, KeyringError, load_keyring, write_keyring
-from .db import prepare_sqlite_file, make_engine
+from .db import make_engine, prepare_sqlite_file
 from .models import DataKey, InstanceMeta
 
 FINGERPRINT_KEY = "keyring_fingerprint"

@@ -1,14 +1,15 @@
 """The tables. Plain columns hold only what sorting, counting and routing need; whatever
 identifies or describes a person lives in a sealed ``payload`` (see ``triage.sealed``).
 
-Table names avoid SQL keywords (``case``, ``user``) so raw SQL in migrations and dumps reads plainly.
+Table names avoid SQL keywords (``case``, ``user``), so raw SQL in migrations and dumps reads
+plainly.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -134,6 +135,10 @@ class DataKey(Base):
 
 class SealedMixin:
     """Columns of a record that carries a sealed payload."""
+
+    if TYPE_CHECKING:  # every sealed table defines these itself
+        id: str
+        __tablename__: str
 
     #: Which payload schema the sealed JSON follows; part of the associated data.
     payload_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -282,7 +287,9 @@ class AuditEvent(Base):
         CheckConstraint("seq >= 1", name="seq_positive"),
     )
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     at: Mapped[str] = mapped_column(String(32), index=True)
     actor: Mapped[str] = mapped_column(String(64), index=True)
     action: Mapped[str] = mapped_column(String(64), index=True)

@@ -24,7 +24,7 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     AUDIT_EXPORT = "audit.export"
     USER_MANAGE = "user.manage"
-    TOKEN_MANAGE = "token.manage"
+    TOKEN_MANAGE = "token.manage"  # noqa: S105 (a permission name, not a secret)
     KEY_MANAGE = "key.manage"
 
 
@@ -44,9 +44,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 #: Permissions that let a user see a person's data, so they are limited by region scope.
-PERSONAL_DATA = frozenset(
-    {Permission.REPORT_READ_OWN, Permission.CASE_READ, Permission.CASE_WORK}
-)
+PERSONAL_DATA = frozenset({Permission.REPORT_READ_OWN, Permission.CASE_READ, Permission.CASE_WORK})
 
 
 def allows(role: Role | str, permission: Permission) -> bool:

@@ -72,7 +72,9 @@ def file_report(
         )
         session.add(case)
         session.flush()
-        audit.append(session, actor=actor, action="case.opened", object_type="case", object_id=case.id)
+        audit.append(
+            session, actor=actor, action="case.opened", object_type="case", object_id=case.id
+        )
     report = Report(
         id=new_id(),
         case_id=case.id,

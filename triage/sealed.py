@@ -31,27 +31,35 @@ def keyring() -> Keyring:
 
 
 def _context(record: SealedMixin, field: str = "payload") -> SealContext:
-    table = record.__tablename__  # type: ignore[attr-defined]
-    return SealContext(table=table, record_id=str(record.id), field=field, version=record.payload_version)  # type: ignore[attr-defined]
+    table = record.__tablename__
+    return SealContext(
+        table=table, record_id=str(record.id), field=field, version=record.payload_version
+    )
 
 
 def _wrapped(session: Session, record: SealedMixin) -> tuple[str, WrappedKey]:
     if record.data_key_id is None:
-        raise PayloadShredded(f"{_context(record).table} {record.id} has no data key")  # type: ignore[attr-defined]
+        raise PayloadShredded(f"{_context(record).table} {record.id} has no data key")
     key = session.get(DataKey, record.data_key_id)
     if key is None:
         raise PayloadShredded(f"data key {record.data_key_id} is gone")
     return key.id, WrappedKey(kek_id=key.kek_id, wrapped=key.wrapped)
 
 
-def seal(session: Session, record: SealedMixin, payload: Mapping[str, Any], *, ring: Keyring | None = None) -> None:
+def seal(
+    session: Session,
+    record: SealedMixin,
+    payload: Mapping[str, Any],
+    *,
+    ring: Keyring | None = None,
+) -> None:
     """Seal ``payload`` into ``record``, giving it a data key first if it has none.
 
     The record's id must be set before sealing: the ciphertext is bound to it.
     """
     ring = ring or keyring()
     if getattr(record, "id", None) is None:
-        record.id = new_id()  # type: ignore[attr-defined]
+        record.id = new_id()
     if record.payload_version is None:
         record.payload_version = 1
     if record.data_key_id is None:

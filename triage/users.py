@@ -118,7 +118,14 @@ def update_user(
         return user
     user.role, user.region, user.active = role_.value, new_region, active
     user.session_epoch += 1
-    audit.append(session, actor=actor, action="user.updated", object_type="user", object_id=user.id, details=changes)
+    audit.append(
+        session,
+        actor=actor,
+        action="user.updated",
+        object_type="user",
+        object_id=user.id,
+        details=changes,
+    )
     return user
 
 

@@ -92,7 +92,9 @@ class SourceKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return str({"direct": _l("Direct"), "media": _l("Media"), "online": _l("Online")}[self.value])
+        return str(
+            {"direct": _l("Direct"), "media": _l("Media"), "online": _l("Online")}[self.value]
+        )
 
 
 class Verification(StrEnum):

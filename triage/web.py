@@ -56,7 +56,9 @@ def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
 
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=lambda: request.accept_languages.best_match(LOCALES) or "en")
+    babel.init_app(
+        app, locale_selector=lambda: request.accept_languages.best_match(LOCALES) or "en"
+    )
 
     app.after_request(_commit)
     app.after_request(_security_headers)
@@ -109,7 +111,14 @@ def _template_helpers() -> dict[str, Any]:
     def can(permission: Permission) -> bool:
         return bool(current_user.is_authenticated and allows(current_user.role, permission))
 
-    return {"can": can, "locale": str(get_locale() or "en"), "Permission": Permission, "Role": Role, "Region": Region, "SourceKind": SourceKind}
+    return {
+        "can": can,
+        "locale": str(get_locale() or "en"),
+        "Permission": Permission,
+        "Role": Role,
+        "Region": Region,
+        "SourceKind": SourceKind,
+    }
 
 
 def register_blueprints(app: Flask) -> None:

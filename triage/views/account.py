@@ -20,10 +20,14 @@ class PasswordForm(FlaskForm):  # type: ignore[misc]
     current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
     new = PasswordField(
         _l("New password"),
-        validators=[DataRequired(), Length(min=users.MIN_PASSWORD_LENGTH, max=users.MAX_PASSWORD_LENGTH)],
+        validators=[
+            DataRequired(),
+            Length(min=users.MIN_PASSWORD_LENGTH, max=users.MAX_PASSWORD_LENGTH),
+        ],
     )
     confirm = PasswordField(
-        _l("New password again"), validators=[DataRequired(), EqualTo("new", _l("The two entries differ."))]
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new", _l("The two entries differ."))],
     )
 
 

@@ -38,14 +38,20 @@ class NewUserForm(UserForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(min=2, max=64)])
     password = PasswordField(
         _l("Initial password"),
-        validators=[DataRequired(), Length(min=users.MIN_PASSWORD_LENGTH, max=users.MAX_PASSWORD_LENGTH)],
+        validators=[
+            DataRequired(),
+            Length(min=users.MIN_PASSWORD_LENGTH, max=users.MAX_PASSWORD_LENGTH),
+        ],
     )
 
 
 class ResetPasswordForm(FlaskForm):  # type: ignore[misc]
     password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(), Length(min=users.MIN_PASSWORD_LENGTH, max=users.MAX_PASSWORD_LENGTH)],
+        validators=[
+            DataRequired(),
+            Length(min=users.MIN_PASSWORD_LENGTH, max=users.MAX_PASSWORD_LENGTH),
+        ],
     )
 
 
@@ -74,7 +80,14 @@ def user_new() -> Response | tuple[str, int] | str:
             form.form_errors.append(exc.message)
             return render_template("admin/user_new.html", form=form), int(exc.status)
         if not form.active.data:
-            users.update_user(db.session(), user, role=user.role, region=user.region, active=False, actor=actor_id())
+            users.update_user(
+                db.session(),
+                user,
+                role=user.role,
+                region=user.region,
+                active=False,
+                actor=actor_id(),
+            )
         flash(_("Account %(name)s created.", name=user.username), "info")
         return redirect(url_for("admin.user_list"))
     return render_template("admin/user_new.html", form=form), 400 if form.errors else 200
@@ -101,7 +114,9 @@ def user_edit(user_id: int) -> Response | tuple[str, int] | str:
         except DomainError as exc:
             db.rollback_request()
             form.form_errors.append(exc.message)
-            return render_template("admin/user_edit.html", user=user, form=form, reset=reset), int(exc.status)
+            return render_template("admin/user_edit.html", user=user, form=form, reset=reset), int(
+                exc.status
+            )
         flash(_("Account %(name)s saved.", name=user.username), "info")
         return redirect(url_for("admin.user_list"))
     status = 400 if form.errors else 200
@@ -115,7 +130,9 @@ def user_reset_password(user_id: int) -> Response | tuple[str, int]:
     reset = ResetPasswordForm(prefix="reset")
     if reset.validate_on_submit():
         users.set_password(db.session(), user, reset.password.data, actor=actor_id())
-        flash(_("Password of %(name)s reset; their sessions have ended.", name=user.username), "info")
+        flash(
+            _("Password of %(name)s reset; their sessions have ended.", name=user.username), "info"
+        )
         return redirect(url_for("admin.user_edit", user_id=user.id))
     form = UserForm(obj=user)
     return render_template("admin/user_edit.html", user=user, form=form, reset=reset), 400

@@ -1,0 +1,244 @@
+"""Fixtures: a fresh, migrated database for every test, on SQLite and on PostgreSQL.
+
+Tests that take ``app`` (or anything built on it) run once per engine. The PostgreSQL run uses
+the server named by ``TRIAGE_TEST_DATABASE_URL`` (for example
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``): a migrated template database is made once
+per test process and every test gets its own copy, dropped afterwards. Without the variable, or
+with the server unreachable, the PostgreSQL runs are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from triage import create_app, db
+from triage.config import Settings
+from triage.crypto import Keyring, write_keyring
+from triage.instance import init_instance
+from triage.models import User
+from triage.users import create_user
+from triage.vocab import Region, Role
+
+PG_ENV = "TRIAGE_TEST_DATABASE_URL"
+PASSWORD = "correct horse battery staple"
+
+# Cheap Argon2 for tests only; production defaults are in triage/config.py.
+FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+
+
+def pg_admin_url() -> str | None:
+    return os.environ.get(PG_ENV) or None
+
+
+def _pg_unavailable_reason() -> str | None:
+    url = pg_admin_url()
+    if url is None:
+        return f"{PG_ENV} is not set: PostgreSQL tests skipped"
+    engine = create_engine(url)
+    try:
+        with engine.connect():
+            return None
+    except Exception as exc:  # any failure to connect means: skip, and say why
+        where = make_url(url).render_as_string(hide_password=True)
+        return f"PostgreSQL at {where} is unreachable: {type(exc).__name__}"
+    finally:
+        engine.dispose()
+
+
+class PgServer:
+    """Creates and drops throwaway databases on the test server."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = make_url(admin_url)
+        self.engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+
+    def url_for(self, name: str) -> str:
+        return self.admin_url.set(database=name).render_as_string(hide_password=False)
+
+    def create(self, name: str, template: str | None = None) -> str:
+        clause = f' TEMPLATE "{template}"' if template else ""
+        with self.engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+        return self.url_for(name)
+
+    def drop(self, name: str) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    reason = _pg_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    server = PgServer(pg_admin_url())  # type: ignore[arg-type]
+    yield server
+    server.engine.dispose()
+
+
+# -- the keyring and template databases --------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def keyring() -> Keyring:
+    return Keyring.generate()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory, keyring: Keyring) -> Path:
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    write_keyring(folder / "keyring.json", keyring)
+    init_instance(Settings(instance_path=folder, testing=True))
+    return folder / "triage.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def pg_template(
+    pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory, keyring: Keyring
+) -> Iterator[str]:
+    name = f"triage_tpl_{secrets.token_hex(4)}"
+    url = pg_server.create(name)
+    folder = tmp_path_factory.mktemp("pg-template")
+    write_keyring(folder / "keyring.json", keyring)
+    init_instance(Settings(instance_path=folder, database_url=url, testing=True))
+    yield name
+    pg_server.drop(name)
+
+
+@dataclass
+class Database:
+    """One test's own database: its engine name, its URL, and (for SQLite) its file."""
+
+    engine: str
+    url: str
+    path: Path | None = None
+
+
+def _sqlite_database(template: Path, folder: Path) -> Database:
+    target = folder / "triage.sqlite3"
+    shutil.copyfile(template, target)
+    return Database("sqlite", f"sqlite:///{target}", target)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A fresh migrated database of each engine, holding only the ``instance.initialised`` event."""
+    if request.param == "sqlite":
+        yield _sqlite_database(request.getfixturevalue("sqlite_template"), tmp_path)
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    template: str = request.getfixturevalue("pg_template")
+    name = f"triage_t_{secrets.token_hex(6)}"
+    url = server.create(name, template=template)
+    yield Database("postgresql", url)
+    server.drop(name)
+
+
+@pytest.fixture
+def settings(database: Database, tmp_path: Path, keyring: Keyring) -> Settings:
+    keyring_file = tmp_path / "keyring.json"
+    if not keyring_file.exists():
+        write_keyring(keyring_file, keyring)
+    return Settings(
+        instance_path=tmp_path,
+        database_url=database.url,
+        keyring_path=str(keyring_file),
+        testing=True,
+        **FAST_HASH,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    application = create_app(settings)
+    yield application
+    db.engine_of(application).dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+# -- people ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    username: str
+    role: Role
+    region: Region | None
+    password: str = PASSWORD
+
+
+def make_user(app: Flask, username: str, role: Role, region: Region | None = None) -> Account:
+    with app.app_context(), db.transaction(app) as session:
+        user: User = create_user(
+            session,
+            username=username,
+            password=PASSWORD,
+            role=role.value,
+            region=region.value if region else None,
+            actor="system",
+        )
+        return Account(user.id, user.username, role, region)
+
+
+@pytest.fixture
+def accounts(app: Flask) -> dict[Role, Account]:
+    """One account per role; case roles are scoped to Karaganda."""
+    scoped = {Role.CASEWORKER, Role.REVIEWER, Role.SUPERVISOR}
+    return {
+        role: make_user(app, role.value, role, Region.KARAGANDA if role in scoped else None)
+        for role in Role
+    }
+
+
+class AuthActions:
+    """Sign in and out as a user would, through the login form."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def csrf_token(self, path: str = "/login") -> str:
+        page = self._client.get(path).get_data(as_text=True)
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    def login(self, username: str, password: str = PASSWORD) -> Any:
+        token = self.csrf_token()
+        return self._client.post(
+            "/login", data={"username": username, "password": password, "csrf_token": token}
+        )
+
+    def login_as(self, account: Account) -> Any:
+        response = self.login(account.username, account.password)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    def logout(self) -> Any:
+        token = self.csrf_token("/")
+        return self._client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
