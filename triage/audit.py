@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from .errors import InvalidInput
 from .models import AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -48,6 +49,41 @@ _PG_CHAIN_LOCK = 0x7472_6961_6765  # "triage"
 _MAX_DETAILS_BYTES = 2048
 _MAX_DETAIL_STRING = 200
 _NAME = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
+
+#: Every action the application records, with what it means. docs/audit.md lists them for
+#: auditors; a test fails when code appends an action that is not here.
+ACTIONS: dict[str, str] = {
+    "instance.initialised": "the instance was set up (keyring and database)",
+    "auth.login": "a user signed in",
+    "auth.login_failed": "a sign-in failed (reason: unknown_user, wrong_password, disabled)",
+    "auth.logout": "a user signed out",
+    "access.denied": "a signed-in user was refused a page their role does not allow",
+    "user.created": "a staff account was created",
+    "user.updated": "a staff account's role, region scope or active flag changed",
+    "user.password_changed": "a staff account's password was changed or reset",
+    "payload.decrypted": "a sealed payload was decrypted for reading (purpose: page or command)",
+    "case.opened": "a case was opened for a new report",
+    "report.filed": "a report was filed",
+    "report.linked": "a report was linked to an existing case",
+    "report.verified": "a report's source was corroborated or found unfounded",
+    "attachment.downloaded": "an attachment was downloaded",
+    "assessment.recorded": "a risk assessment was recorded",
+    "case.claimed": "a reviewer claimed a case",
+    "case.released": "a claim on a case was released or expired",
+    "case.reassigned": "a supervisor reassigned a case",
+    "case.closed": "a case was closed with an outcome",
+    "decision.proposed": "a preventive measure was proposed",
+    "decision.approved": "a supervisor approved a proposed measure",
+    "decision.rejected": "a supervisor rejected a proposed measure",
+    "record.purged": "a record's data key was destroyed (crypto-shredding)",
+    "token.created": "an API token was created",
+    "token.revoked": "an API token was revoked",
+    "api.rejected": "an API request was refused (bad, revoked or out-of-scope token)",
+    "key.rotated": "a new key-encryption key was made active and data keys rewrapped",
+    "key.retired": "a key-encryption key no longer in use was removed from the keyring",
+    "audit.verified": "the audit chain was verified",
+    "audit.exported": "an audit export was made",
+}
 
 Scalar = str | int | bool | None
 Details = Mapping[str, Scalar | list[Scalar]]
@@ -111,6 +147,8 @@ def append(
     """
     if not _NAME.match(action):
         raise AuditError(f"action {action!r} is not a lower-case dotted name")
+    if object_id is not None and str(object_id) == "":
+        raise AuditError("object_id is either absent (None) or a non-empty string")
     if object_type is not None and not _NAME.match(object_type):
         raise AuditError(f"object type {object_type!r} is not a lower-case name")
     details_json = _check_details(details or {})
@@ -224,16 +262,177 @@ def verify_stream(
     return Verdict(True, count, prev)
 
 
-def iter_events(session: Session, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
-    """Every event in chain order, fetched in batches (a server-side cursor on PostgreSQL)."""
-    result = session.execute(
-        select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
-    )
-    for event in result.scalars():
-        yield event_fields(event)
-        session.expunge(event)
+def iter_events(
+    session: Session, *, first_seq: int = 1, last_seq: int | None = None, batch: int = 2000
+) -> Iterator[dict[str, Any]]:
+    """Events ``first_seq``..``last_seq`` in chain order, streamed: a server-side cursor on
+    PostgreSQL, plain rows rather than ORM objects, so memory stays constant however many."""
+    table = AuditEvent.__table__
+    query = select(table).where(table.c.seq >= first_seq).order_by(table.c.seq)
+    if last_seq is not None:
+        query = query.where(table.c.seq <= last_seq)
+    result = session.execute(query.execution_options(yield_per=batch))
+    for row in result.mappings():
+        yield {
+            "seq": row["seq"],
+            "at": row["at"],
+            "actor": row["actor"],
+            "action": row["action"],
+            "object_type": row["object_type"],
+            "object_id": row["object_id"],
+            "details": json.loads(row["details"]),
+            "prev_hash": row["prev_hash"],
+            "hash": row["hash"],
+        }
 
 
 def verify(session: Session) -> Verdict:
-    """Walk the whole chain in the database."""
+    """Walk the whole chain in the database, in constant memory."""
     return verify_stream(iter_events(session))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the auditor's view narrows the log by; every field optional."""
+
+    since: str | None = None  # inclusive, ISO 8601 UTC
+    until: str | None = None  # exclusive
+    actor: str | None = None
+    action: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+
+
+def search(
+    session: Session, filters: Filters, *, before_seq: int | None = None, limit: int = 50
+) -> list[AuditEvent]:
+    """A page of events, newest first, matching ``filters``; page on with ``before_seq``."""
+    query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
+    if before_seq is not None:
+        query = query.where(AuditEvent.seq < before_seq)
+    if filters.since:
+        query = query.where(AuditEvent.at >= filters.since)
+    if filters.until:
+        query = query.where(AuditEvent.at < filters.until)
+    for column, value in (
+        (AuditEvent.actor, filters.actor),
+        (AuditEvent.action, filters.action),
+        (AuditEvent.object_type, filters.object_type),
+        (AuditEvent.object_id, filters.object_id),
+    ):
+        if value:
+            query = query.where(column == value)
+    return list(session.scalars(query))
+
+
+def seq_range_for_times(
+    session: Session, since: str | None, until: str | None
+) -> tuple[int, int] | None:
+    """The contiguous sequence range of events with ``since <= at < until``, or ``None``.
+
+    Exports are always contiguous ranges of the chain, so a time range becomes the span from the
+    first event at or after ``since`` to the last event before ``until``.
+    """
+    low = select(func.min(AuditEvent.seq))
+    high = select(func.max(AuditEvent.seq))
+    if since:
+        low = low.where(AuditEvent.at >= since)
+        high = high.where(AuditEvent.at >= since)
+    if until:
+        low = low.where(AuditEvent.at < until)
+        high = high.where(AuditEvent.at < until)
+    first, last = session.scalar(low), session.scalar(high)
+    if first is None or last is None:
+        return None
+    return int(first), int(last)
+
+
+# -- use cases shared by the auditor's pages and the ``triage audit`` commands -----------------
+
+
+def parse_time(text: str, *, field: str) -> str:
+    """A user's UTC date or date-time as the fixed-width ``at`` text, for range comparisons."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f"{field}: {text!r} is not a date or time like 2026-11-01T08:00"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return format_time(moment)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A contiguous range of the chain chosen for an export, and what the user asked for."""
+
+    first_seq: int
+    last_seq: int
+    requested: Mapping[str, Scalar]
+
+    @property
+    def count(self) -> int:
+        return self.last_seq - self.first_seq + 1
+
+
+def resolve_range(
+    session: Session,
+    *,
+    from_seq: int | None = None,
+    to_seq: int | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> Span:
+    """Turn a sequence and/or time range into the contiguous span of the chain it covers."""
+    requested: dict[str, Scalar] = {
+        "from_seq": from_seq,
+        "to_seq": to_seq,
+        "since": since,
+        "until": until,
+    }
+    since_at = parse_time(since, field="since") if since else None
+    until_at = parse_time(until, field="until") if until else None
+    if since_at and until_at and since_at >= until_at:
+        raise InvalidInput("The start of the time range must come before its end.")
+    if from_seq is not None and to_seq is not None and from_seq > to_seq:
+        raise InvalidInput("The first sequence number must not be greater than the last.")
+    span = seq_range_for_times(session, since_at, until_at)
+    if span is None:
+        raise InvalidInput("There are no events in that range.")
+    first = max(span[0], from_seq or 1)
+    last = min(span[1], to_seq if to_seq is not None else span[1])
+    if first > last:
+        raise InvalidInput("There are no events in that range.")
+    return Span(first, last, requested)
+
+
+def record_export(session: Session, span: Span, *, fmt: str, actor: str, via: str) -> AuditEvent:
+    return append(
+        session,
+        actor=actor,
+        action="audit.exported",
+        object_type="audit_log",
+        details={
+            "format": fmt,
+            "first_seq": span.first_seq,
+            "last_seq": span.last_seq,
+            "count": span.count,
+            "via": via,
+        },
+    )
+
+
+def record_verification(session: Session, verdict: Verdict, *, actor: str, via: str) -> AuditEvent:
+    return append(
+        session,
+        actor=actor,
+        action="audit.verified",
+        object_type="audit_log",
+        details={
+            "ok": verdict.ok,
+            "count": verdict.count,
+            "broken_seq": verdict.broken_seq,
+            "via": via,
+        },
+    )

@@ -10,17 +10,19 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from . import audit, create_app, db, demo, users
+from . import audit, audit_export, create_app, db, demo, users
 from .config import ConfigError, Settings, from_environment
 from .crypto import CryptoError
 from .errors import DomainError
 from .instance import StartupError, init_instance
+from .models import utcnow
 from .vocab import Region, Role
 
 _FAILURES = (StartupError, CryptoError, ConfigError)
@@ -159,8 +161,107 @@ def audit_group() -> None:
 def audit_verify() -> None:
     """Walk the whole chain and report OK, or the first broken sequence number and why."""
     app = _app()
-    with _transaction(app) as session:
-        verdict = audit.verify(session)
+    with app.app_context():
+        with db.read_only(app) as session:
+            verdict = audit.verify(session)
+        with db.transaction(app) as session:
+            audit.record_verification(session, verdict, actor=audit.SYSTEM_ACTOR, via="cli")
     click.echo(str(verdict))
     if not verdict.ok:
         sys.exit(1)
+
+
+@audit_group.command("export")
+@click.option(
+    "--format", "fmt", type=click.Choice(audit_export.FORMATS), default="jsonl", show_default=True
+)
+@click.option("--from-seq", type=click.IntRange(min=1), help="First sequence number.")
+@click.option("--to-seq", type=click.IntRange(min=1), help="Last sequence number.")
+@click.option("--since", help="From this UTC time (ISO 8601, e.g. 2026-11-01 or 2026-11-01T08:00).")
+@click.option("--until", help="Up to, not including, this UTC time.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--manifest",
+    "manifest_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the signed manifest [default: OUT.manifest.json].",
+)
+def audit_export_command(
+    fmt: str,
+    from_seq: int | None,
+    to_seq: int | None,
+    since: str | None,
+    until: str | None,
+    out_path: Path,
+    manifest_path: Path | None,
+) -> None:
+    """Export a range of the chain with a signed manifest; streams, in constant memory."""
+    app = _app()
+    manifest_path = manifest_path or out_path.with_name(out_path.name + ".manifest.json")
+    with app.app_context():
+        try:
+            with db.transaction(app) as session:
+                span = audit.resolve_range(
+                    session, from_seq=from_seq, to_seq=to_seq, since=since, until=until
+                )
+                audit.record_export(session, span, fmt=fmt, actor=audit.SYSTEM_ACTOR, via="cli")
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        with db.read_only(app) as session, out_path.open("wb") as out:
+            events = audit.iter_events(session, first_seq=span.first_seq, last_seq=span.last_seq)
+            with click.progressbar(
+                events, length=span.count, label="Exporting", file=sys.stderr
+            ) as bar:
+                summary = audit_export.write(bar, fmt, out)
+        manifest = audit_export.make_manifest(
+            summary,
+            fmt=fmt,
+            file_name=out_path.name,
+            requested=span.requested,
+            created_at=audit.format_time(utcnow()),
+            created_by=audit.SYSTEM_ACTOR,
+            ring=app.extensions["triage.keyring"],
+        )
+        manifest_path.write_text(audit_export.manifest_text(manifest), encoding="utf-8")
+    click.echo(
+        f"Exported {summary.count} events "
+        f"(seq {summary.first_seq}..{summary.last_seq}) to {out_path}"
+    )
+    click.echo(f"Signed manifest: {manifest_path}")
+
+
+@audit_group.command("verify-export")
+@click.argument(
+    "data_path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--manifest",
+    "manifest_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--public-key",
+    "key_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+def audit_verify_export(data_path: Path, manifest_path: Path, key_path: Path) -> None:
+    """Check an export offline: signature, file hash, and the chain inside it.
+
+    Needs no database and no keyring: only the file, its manifest and the instance's public key.
+    """
+    try:
+        verdict = audit_export.verify_export(data_path, manifest_path, key_path)
+    except audit_export.ExportError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(str(verdict))
+    if not verdict.ok:
+        sys.exit(1)
+
+
+@audit_group.command("public-key")
+def audit_public_key() -> None:
+    """Print the PEM public key that verifies this instance's export manifests."""
+    app = _app()
+    click.echo(app.extensions["triage.keyring"].public_key_pem().decode("ascii"), nl=False)

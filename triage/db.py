@@ -27,6 +27,9 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+#: Execution option marking a connection that only reads (long exports, chain verification):
+#: on SQLite it begins a deferred transaction instead of taking the write lock.
+READ_ONLY = "triage_read_only"
 
 
 class Base(DeclarativeBase):
@@ -45,7 +48,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")  # a reader; WAL lets it run beside the writer
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -123,6 +129,14 @@ def _close_session(_exc: BaseException | None) -> None:
     if db_session is not None:
         db_session.rollback()
         db_session.close()
+
+
+@contextmanager
+def read_only(app: Flask) -> Iterator[Session]:
+    """A session for a long read that must not hold SQLite's write lock (exports, verify)."""
+    bound = engine_of(app).execution_options(**{READ_ONLY: True})
+    with Session(bound, expire_on_commit=False) as db_session, db_session.begin():
+        yield db_session
 
 
 @contextmanager

@@ -108,7 +108,7 @@ def shred(session: Session, record: SealedMixin) -> None:
 def kek_ids_in_use(session: Session) -> dict[str, int]:
     """How many data keys each KEK wraps."""
     rows = session.execute(select(DataKey.kek_id, func.count()).group_by(DataKey.kek_id))
-    return {kek_id: count for kek_id, count in rows.tuples()}
+    return {kek_id: count for kek_id, count in rows}
 
 
 __all__ = [

@@ -41,6 +41,9 @@ def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
         REMEMBER_COOKIE_DURATION=0,
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
+        # Flask-WTF's HTTPS check wants a Referer, which the no-referrer policy below withholds:
+        # it would refuse every form over HTTPS. The token and the SameSite cookie do the work.
+        WTF_CSRF_SSL_STRICT=False,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
         RATELIMIT_HEADERS_ENABLED=True,
         TRIAGE_LOGIN_RATE_LIMIT=settings.login_rate_limit,
@@ -124,8 +127,10 @@ def _template_helpers() -> dict[str, Any]:
 def register_blueprints(app: Flask) -> None:
     from .auth import public
     from .views import account, admin, home
+    from .views import audit as audit_views
 
     app.view_functions["static"] = public(app.view_functions["static"])
     app.register_blueprint(home.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(audit_views.bp)

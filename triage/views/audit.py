@@ -1,0 +1,190 @@
+"""The auditor's pages: read the log with filters, verify the chain, export a signed range,
+download the public key, and check an export file against it. Only ids, roles and actions
+are shown; the log holds no person's data by construction."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from wtforms import IntegerField, SelectField, StringField
+from wtforms.validators import NumberRange, Optional
+
+from .. import audit, audit_export, db
+from ..auth import actor_id, requires
+from ..crypto import Keyring
+from ..errors import InvalidInput
+from ..models import AuditEvent, User, utcnow
+from ..permissions import Permission
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+PAGE_SIZE = 50
+
+
+class FilterForm(FlaskForm):  # type: ignore[misc]
+    class Meta:
+        csrf = False  # a GET search changes nothing
+
+    since = StringField(_l("From (UTC)"), validators=[Optional()])
+    until = StringField(_l("Until (UTC)"), validators=[Optional()])
+    actor = StringField(_l("Actor (user id or system)"), validators=[Optional()])
+    action = SelectField(_l("Action"), validators=[Optional()])
+    object_type = StringField(_l("Object type"), validators=[Optional()])
+    object_id = StringField(_l("Object id"), validators=[Optional()])
+
+
+class ExportForm(FlaskForm):  # type: ignore[misc]
+    fmt = SelectField(
+        _l("Format"), choices=[("jsonl", "JSON Lines"), ("csv", "CSV")], default="jsonl"
+    )
+    from_seq = IntegerField(_l("From sequence number"), validators=[Optional(), NumberRange(min=1)])
+    to_seq = IntegerField(_l("To sequence number"), validators=[Optional(), NumberRange(min=1)])
+    since = StringField(_l("From (UTC)"), validators=[Optional()])
+    until = StringField(_l("Until (UTC)"), validators=[Optional()])
+
+
+class VerifyExportForm(FlaskForm):  # type: ignore[misc]
+    data = FileField(_l("Export file (events.jsonl or events.csv)"), validators=[FileRequired()])
+    manifest = FileField(_l("Its manifest (manifest.json)"), validators=[FileRequired()])
+
+
+def _ring() -> Keyring:
+    ring: Keyring = current_app.extensions["triage.keyring"]
+    return ring
+
+
+def _roles(events: list[AuditEvent]) -> dict[str, str]:
+    """Role of each user actor on the page: auditors see who acted by id and role, not name."""
+    ids = {int(e.actor) for e in events if e.actor.isdigit()}
+    if not ids:
+        return {}
+    rows = db.session().execute(select(User.id, User.role).where(User.id.in_(ids)))
+    return {str(uid): role for uid, role in rows}
+
+
+@bp.route("/")
+@requires(Permission.AUDIT_READ)
+def index() -> tuple[str, int] | str:
+    form = FilterForm(request.args)
+    form.action.choices = [("", str(_l("Any action")))] + [(a, a) for a in sorted(audit.ACTIONS)]
+    before = request.args.get("before", type=int)
+    events: list[AuditEvent] = []
+    if form.validate():
+        try:
+            filters = audit.Filters(
+                since=audit.parse_time(form.since.data, field="From") if form.since.data else None,
+                until=audit.parse_time(form.until.data, field="Until") if form.until.data else None,
+                actor=form.actor.data or None,
+                action=form.action.data or None,
+                object_type=form.object_type.data or None,
+                object_id=form.object_id.data or None,
+            )
+        except InvalidInput as exc:
+            form.form_errors.append(exc.message)
+        else:
+            events = audit.search(db.session(), filters, before_seq=before, limit=PAGE_SIZE + 1)
+    more = len(events) > PAGE_SIZE
+    events = events[:PAGE_SIZE]
+    args = {k: v for k, v in request.args.items() if k != "before" and v}
+    status = 400 if form.form_errors or form.errors else 200
+    return render_template(
+        "audit/index.html",
+        form=form,
+        events=events,
+        roles=_roles(events),
+        next_before=events[-1].seq if more and events else None,
+        args=args,
+        export_form=ExportForm(),
+        verify_form=VerifyExportForm(),
+        key_id=audit_export.public_key_id(_ring().public_key_pem()),
+    ), status
+
+
+@bp.route("/verify", methods=["POST"])
+@requires(Permission.AUDIT_READ)
+def verify() -> str:
+    with db.read_only(current_app._get_current_object()) as reader:  # type: ignore[attr-defined]
+        verdict = audit.verify(reader)
+    audit.record_verification(db.session(), verdict, actor=actor_id(), via="web")
+    return render_template("audit/verified.html", verdict=verdict)
+
+
+@bp.route("/export", methods=["POST"])
+@requires(Permission.AUDIT_EXPORT)
+def export() -> Response | tuple[str, int]:
+    form = ExportForm()
+    if not form.validate_on_submit():
+        return render_template("audit/export_error.html", form=form, message=""), 400
+    try:
+        span = audit.resolve_range(
+            db.session(),
+            from_seq=form.from_seq.data,
+            to_seq=form.to_seq.data,
+            since=form.since.data or None,
+            until=form.until.data or None,
+        )
+    except InvalidInput as exc:
+        return render_template("audit/export_error.html", form=form, message=exc.message), 400
+    fmt, who = form.fmt.data, actor_id()
+    audit.record_export(db.session(), span, fmt=fmt, actor=who, via="web")
+    app, ring = current_app._get_current_object(), _ring()  # type: ignore[attr-defined]
+
+    def manifest_for(summary: audit_export.Summary, file_name: str) -> dict[str, object]:
+        return audit_export.make_manifest(
+            summary,
+            fmt=fmt,
+            file_name=file_name,
+            requested=span.requested,
+            created_at=audit.format_time(utcnow()),
+            created_by=who,
+            ring=ring,
+        )
+
+    def body() -> Iterator[bytes]:
+        with db.read_only(app) as reader:
+            events = audit.iter_events(reader, first_seq=span.first_seq, last_seq=span.last_seq)
+            yield from audit_export.zip_stream(events, fmt, manifest_for)
+
+    name = f"triage-audit-{span.first_seq}-{span.last_seq}.zip"
+    return Response(
+        stream_with_context(body()),
+        mimetype="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.route("/public-key.pem")
+@requires(Permission.AUDIT_READ)
+def public_key() -> Response:
+    return Response(
+        _ring().public_key_pem(),
+        mimetype="application/x-pem-file",
+        headers={"Content-Disposition": 'attachment; filename="triage-audit-public-key.pem"'},
+    )
+
+
+@bp.route("/verify-export", methods=["POST"])
+@requires(Permission.AUDIT_READ)
+def verify_export() -> tuple[str, int]:
+    """Check an uploaded export and manifest against this instance's public key."""
+    form = VerifyExportForm()
+    if not form.validate_on_submit():
+        return render_template("audit/export_checked.html", verdict=None, form=form), 400
+    with tempfile.TemporaryDirectory(prefix="triage-verify-") as folder:
+        data_path, manifest_path, key_path = (Path(folder) / n for n in ("data", "manifest", "key"))
+        form.data.data.save(data_path)
+        form.manifest.data.save(manifest_path)
+        key_path.write_bytes(_ring().public_key_pem())
+        try:
+            verdict = audit_export.verify_export(data_path, manifest_path, key_path)
+        except audit_export.ExportError as exc:
+            verdict = audit_export.ExportVerdict(False, problems=[str(exc).replace(folder, "")])
+    return render_template("audit/export_checked.html", verdict=verdict, form=form), (
+        200 if verdict.ok else 422
+    )
