@@ -104,7 +104,9 @@ def check_password(user: User | None, password: str) -> bool:
     """Constant work whether or not the user exists, so timing does not reveal usernames."""
     hasher = _hasher()
     if user is None:
-        dummy: str = current_app.extensions["triage.dummy_hash"]
+        dummy = current_app.extensions.get("triage.dummy_hash")
+        if dummy is None:  # made on first use: commands need not pay for it at start-up
+            dummy = current_app.extensions["triage.dummy_hash"] = hasher.hash("timing equaliser")
         with contextlib.suppress(VerificationError, InvalidHashError):
             hasher.verify(dummy, password)
         return False
@@ -176,11 +178,18 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only same-site paths: never an open redirect."""
-    if not target:
+    r"""Only same-site paths: never an open redirect.
+
+    Browsers read a backslash as a slash and drop tabs and newlines from a URL, so
+    ``/\evil.example`` and ``/<tab>/evil.example`` both lead to ``//evil.example``: a target
+    holding a backslash, a space or a control character is refused too.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(char.isspace() or not char.isprintable() for char in target):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return None
     return target
 

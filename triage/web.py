@@ -54,7 +54,6 @@ def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
     app.extensions["triage.settings"] = settings
     hasher: PasswordHasher = make_hasher(settings)
     app.extensions["triage.hasher"] = hasher
-    app.extensions["triage.dummy_hash"] = hasher.hash("triage timing equaliser")
     logging.getLogger("triage").setLevel(settings.log_level.upper())
 
     csrf.init_app(app)
