@@ -74,6 +74,14 @@ def _holds_sealed_data(engine: Engine) -> bool:
     return False
 
 
+def _sqlite_file_missing(engine: Engine) -> bool:
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.query.get("uri"):
+        return False
+    database = url.database
+    return database is not None and database not in ("", ":memory:") and not Path(database).exists()
+
+
 def _check_keyring_matches(session: Session, ring: Keyring) -> None:
     stored = session.get(InstanceMeta, FINGERPRINT_KEY)
     if stored is not None and stored.value != ring.fingerprint:
@@ -142,7 +150,8 @@ def check_startup(settings: Settings, engine: Engine) -> Keyring:
     """Load the keyring and make sure it and the schema fit this database; else refuse."""
     ring = load_keyring(settings.keyring_file, settings.keyring)
     try:
-        revision = current_revision(engine)
+        # Connecting to a missing SQLite file would leave an empty one behind.
+        revision = None if _sqlite_file_missing(engine) else current_revision(engine)
         if revision is None:
             raise StartupError(
                 f"the database at {_safe_url(settings.sqlalchemy_url)} is not initialised: "

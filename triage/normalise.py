@@ -25,8 +25,11 @@ _CYRILLIC = {
     "ї": "i", "є": "e", "ў": "u", "ґ": "g",
 }  # fmt: skip
 
-# Kazakh Latin (2021) letters that stand for a digraph in other spellings.
-_LATIN_SPECIAL = {"ş": "sh", "ç": "ch", "ı": "i", "ğ": "g", "ñ": "n", "ä": "a", "ö": "o", "ü": "u"}
+# Kazakh Latin letters that stand for a digraph or another letter in other spellings: the 2021
+# alphabet's, and the 2018 alphabet's "ý" for "у" (its accent alone would leave a "y", read as "ы").
+_LATIN_SPECIAL = {
+    "ş": "sh", "ç": "ch", "ı": "i", "ğ": "g", "ñ": "n", "ä": "a", "ö": "o", "ü": "u", "ý": "u",
+}  # fmt: skip
 
 # Spelling variants of one sound, applied to the Latin skeleton in this order.
 _LATIN_VARIANTS = (
@@ -42,6 +45,7 @@ _LATIN_VARIANTS = (
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _REPEATS = re.compile(r"(.)\1+")
 _SPACES = re.compile(r"\s+")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
 def text(value: str) -> str:
@@ -91,8 +95,14 @@ def phone(value: str) -> str:
 
 
 def url(value: str) -> str:
-    """A URL without scheme, "www.", fragment, tracking parameters or trailing slash."""
-    parts = urlsplit(value.strip())
+    """A URL without scheme, "www.", fragment, tracking parameters or trailing slash.
+
+    A URL typed without its scheme ("www.example.kz/news/1") gives the same form as with one.
+    """
+    value = value.strip()
+    if not _SCHEME.match(value):
+        value = "//" + value.removeprefix("//")
+    parts = urlsplit(value)
     host = (parts.hostname or "").lower().removeprefix("www.")
     if parts.port and parts.port not in (80, 443):
         host = f"{host}:{parts.port}"

@@ -1,0 +1,228 @@
+"""Nothing about a person is stored in plaintext: file reports with distinctive names, phones,
+links and narratives, then search the raw SQLite file (and its WAL) or a ``pg_dump`` of the
+PostgreSQL database for every one of them. A control value that is meant to be stored in plain
+(the case code, the region) proves the scan would have found them."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sqlite3
+import subprocess
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from tests.conftest import Database
+from triage import db, normalise
+from triage.models import Case, DataKey, Report
+from triage.reports import IndexValue, file_report
+from triage.vocab import Region, SourceKind
+
+PG_DUMP = shutil.which("pg_dump") or "/usr/bin/pg_dump"
+
+
+@dataclass(frozen=True)
+class Submission:
+    source_kind: SourceKind
+    region: Region
+    payload: dict[str, Any]
+    indexes: list[IndexValue]
+
+
+REPORTS = [
+    Submission(
+        SourceKind.DIRECT,
+        Region.KARAGANDA,
+        {
+            "victim": {
+                "name": "Гүлнәр Жұмабекқызы",
+                "born": "1987-04-19",
+                "phone": "+7 701 555 83 19",
+                "address": "Караганда, улица Ерубаева, дом 47, квартира 12",
+            },
+            "aggressor": {"name": "Ерлан Тоқтарұлы", "phone": "8 (777) 902-61-44"},
+            "narrative": "Ерлан пышақпен қорқытты, балаларды ұрды. Соседка вызвала полицию.",
+        },
+        [
+            IndexValue(
+                "name_birth", normalise.name_and_birth("Гүлнәр Жұмабекқызы", date(1987, 4, 19))
+            ),
+            IndexValue("phone", normalise.phone("+7 701 555 83 19")),
+            IndexValue("phone", normalise.phone("8 (777) 902-61-44")),
+        ],
+    ),
+    Submission(
+        SourceKind.MEDIA,
+        Region.ALMATY,
+        {
+            "victim": {"name": "Svetlana Kovalchukova", "phone": "+7 705 318 27 64"},
+            "url": "https://www.zhanalyqtar-example.kz/incidents/2026/husband-threat-9931",
+            "article": "Neighbours heard Svetlana Kovalchukova screaming; her husband Dmitriy "
+            "Kovalchukov threatened her with an axe in the flat on Zheltoksan street.",
+        },
+        [
+            IndexValue("name", normalise.name("Svetlana Kovalchukova")),
+            IndexValue("phone", normalise.phone("+7 705 318 27 64")),
+            IndexValue(
+                "url",
+                normalise.url(
+                    "https://www.zhanalyqtar-example.kz/incidents/2026/husband-threat-9931"
+                ),
+            ),
+        ],
+    ),
+    Submission(
+        SourceKind.ONLINE,
+        Region.SHYMKENT,
+        {
+            "author_handle": "@tomiris_qyzy_1999",
+            "post": "Тұмарис Әбілқайырқызы: ағам мені күнде ұрады, көмектесіңдер!",
+            "victim": {"name": "Тұмарис Әбілқайырқызы"},
+        },
+        [IndexValue("name", normalise.name("Тұмарис Әбілқайырқызы"))],
+    ),
+]
+
+# Every distinctive piece of personal data above, as typed and in its normal forms.
+PLAINTEXTS = [
+    "Гүлнәр",
+    "Жұмабекқызы",
+    "1987-04-19",
+    "701 555 83 19",
+    "7015558319",
+    "Ерубаева",
+    "Ерлан",
+    "Тоқтарұлы",
+    "902-61-44",
+    "пышақпен",
+    "Соседка вызвала",
+    "Svetlana",
+    "Kovalchukova",
+    "705 318 27 64",
+    "zhanalyqtar-example",
+    "husband-threat-9931",
+    "Zheltoksan",
+    "threatened her with an axe",
+    "tomiris_qyzy",
+    "Тұмарис",
+    "Әбілқайырқызы",
+    "күнде ұрады",
+    normalise.name("Гүлнәр Жұмабекқызы"),
+    normalise.name("Svetlana Kovalchukova"),
+    normalise.name("Тұмарис Әбілқайырқызы"),
+    normalise.phone("+7 701 555 83 19"),
+    normalise.phone("8 (777) 902-61-44"),
+    normalise.phone("+7 705 318 27 64"),
+    normalise.url("https://www.zhanalyqtar-example.kz/incidents/2026/husband-threat-9931"),
+]
+
+
+def _file_all(app: Flask) -> tuple[list[str], list[bytes]]:
+    """File the reports; return their case codes and some stored binary values (controls)."""
+    with app.app_context(), db.transaction(app) as session:
+        report_ids = []
+        for spec in REPORTS:
+            report = file_report(
+                session,
+                source_kind=spec.source_kind,
+                payload=spec.payload,
+                actor="system",
+                region=spec.region,
+                categories=["threat", "battery"],
+                indexes=spec.indexes,
+            )
+            report_ids.append(report.id)
+    with app.app_context(), db.transaction(app) as session:
+        codes = list(
+            session.scalars(
+                select(Case.code)
+                .join(Report, Report.case_id == Case.id)
+                .where(Report.id.in_(report_ids))
+            )
+        )
+        wrapped = [bytes(w) for w in session.scalars(select(DataKey.wrapped))]
+    assert len(codes) == len(REPORTS)
+    assert len(wrapped) == len(REPORTS)
+    return codes, wrapped
+
+
+def _assert_absent(haystack: bytes, where: str) -> None:
+    """No plaintext as UTF-8, nor as the hex in which a dump prints binary columns."""
+    for plain in PLAINTEXTS:
+        for form in {plain, plain.casefold()}:
+            raw = form.encode("utf-8")
+            assert raw not in haystack, f"{form!r} found in plaintext in {where}"
+            assert raw.hex().encode() not in haystack, f"{form!r} found as hex in {where}"
+
+
+def _sqlite_bytes(path: Path) -> bytes:
+    data = b""
+    for suffix in ("", "-wal", "-journal"):
+        part = Path(f"{path}{suffix}")
+        if part.exists():
+            data += part.read_bytes()
+    return data
+
+
+def _pg_dump(url: str) -> bytes:
+    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    done = subprocess.run([PG_DUMP, "--no-owner", libpq], capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    return done.stdout
+
+
+def test_no_personal_data_in_the_stored_bytes(
+    app: Flask, database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    codes, wrapped = _file_all(app)
+
+    if database.engine == "sqlite":
+        assert database.path is not None
+        before_checkpoint = _sqlite_bytes(database.path)
+        with sqlite3.connect(database.path) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        dumps = {
+            "the SQLite file and its WAL": before_checkpoint,
+            "the checkpointed SQLite file": database.path.read_bytes(),
+        }
+    else:
+        dumps = {"pg_dump": _pg_dump(database.url)}
+
+    for where, data in dumps.items():
+        # Controls: values stored in plain on purpose are found, in text and in binary columns.
+        for code in codes:
+            assert code.encode() in data, f"case code {code} not found in {where}"
+        assert b"shymkent" in data
+        if database.engine == "postgresql":
+            assert wrapped[0].hex().encode() in data
+        else:
+            assert wrapped[0] in data
+        _assert_absent(data, where)
+
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    _assert_absent(logged.encode("utf-8"), "the log")
+
+
+def test_the_scan_finds_plaintext_when_there_is_some(app: Flask, database: Database) -> None:
+    """The negative control: the same scan does see personal data stored in a plain column."""
+    _file_all(app)
+    with app.app_context(), db.transaction(app) as session:
+        case = session.scalars(select(Case)).first()
+        assert case is not None
+        case.outcome = "Тұмарис"  # never done by the app: this is the leak the scan must catch
+
+    if database.engine == "sqlite":
+        assert database.path is not None
+        data = _sqlite_bytes(database.path)
+    else:
+        data = _pg_dump(database.url)
+    with pytest.raises(AssertionError, match="Тұмарис"):
+        _assert_absent(data, "the database")
