@@ -17,9 +17,9 @@ import click
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from . import audit, audit_export, create_app, db, demo, users
+from . import audit, audit_export, create_app, db, demo, keys, users
 from .config import ConfigError, Settings, from_environment
-from .crypto import CryptoError
+from .crypto import CryptoError, Keyring
 from .errors import DomainError
 from .instance import StartupError, init_instance
 from .models import utcnow
@@ -150,6 +150,67 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
 
     os.environ.setdefault("SERVER_SOFTWARE", "gunicorn")
     _Server().run()
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Key-encryption keys: status, rotation, rewrapping, retirement."""
+
+
+@keys_group.command("status")
+def keys_status() -> None:
+    """List the keyring's KEKs and how many data keys each wraps."""
+    app = _app()
+    with _transaction(app) as session:
+        rows = keys.status(session, app.extensions["triage.keyring"])
+    for row in rows:
+        marker = "active" if row.active else "      "
+        click.echo(f"{row.kek_id}  {marker}  {row.data_keys} data keys")
+
+
+@keys_group.command("rotate")
+@click.option("--no-rewrap", is_flag=True, help="Only make the new KEK active; rewrap later.")
+def keys_rotate(no_rewrap: bool) -> None:
+    """Make a fresh KEK active, then rewrap every data key under it (resumable)."""
+    app = _app()
+    settings = app.extensions["triage.settings"]
+    with _transaction(app) as session:
+        ring = keys.rotate(session, settings, actor=audit.SYSTEM_ACTOR)
+    click.echo(f"New active key-encryption key: {ring.active_kek} (keyring file rewritten).")
+    app.extensions["triage.keyring"] = ring
+    if not no_rewrap:
+        _rewrap(app, ring)
+
+
+@keys_group.command("rewrap")
+def keys_rewrap() -> None:
+    """Rewrap data keys still under an older KEK; safe to interrupt and run again."""
+    app = _app()
+    _rewrap(app, app.extensions["triage.keyring"])
+
+
+def _rewrap(app: Flask, ring: Keyring) -> None:
+    with app.app_context():
+        with db.transaction(app) as session:
+            total = keys.pending(session, ring)
+        with click.progressbar(length=total, label="Rewrapping data keys", file=sys.stderr) as bar:
+            done = keys.rewrap_all(
+                app.extensions["triage.sessionmaker"],
+                ring,
+                actor=audit.SYSTEM_ACTOR,
+                progress=bar.update,
+            )
+    click.echo(f"Rewrapped {done} data keys under {ring.active_kek}.")
+
+
+@keys_group.command("retire")
+@click.argument("kek_id")
+def keys_retire(kek_id: str) -> None:
+    """Remove a KEK that no data key uses any more from the keyring."""
+    app = _app()
+    with _transaction(app) as session:
+        keys.retire(session, app.extensions["triage.settings"], kek_id, actor=audit.SYSTEM_ACTOR)
+    click.echo(f"Retired {kek_id}. Back up the rewritten keyring file.")
 
 
 @main.group("audit")

@@ -16,7 +16,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .crypto import Keyring, SealContext, SealIntegrityError, WrappedKey
+from .crypto import (
+    Keyring,
+    KeyringError,
+    SealContext,
+    SealIntegrityError,
+    WrappedKey,
+    load_keyring,
+)
 from .models import DataKey, SealedMixin, new_id
 
 
@@ -28,6 +35,22 @@ def keyring() -> Keyring:
     """The keyring of the running application."""
     result: Keyring = current_app.extensions["triage.keyring"]
     return result
+
+
+def _ring_holding(kek_id: str, ring: Keyring | None) -> Keyring:
+    """A keyring that holds ``kek_id``: the app's, reloaded from its file if a rotation by
+    `triage keys rotate` has added the KEK since this process started."""
+    if ring is not None:
+        return ring
+    current = keyring()
+    if kek_id in current.kek_ids:
+        return current
+    settings = current_app.extensions["triage.settings"]
+    fresh = load_keyring(settings.keyring_file, settings.keyring)
+    if fresh.fingerprint != current.fingerprint:
+        raise KeyringError("the keyring file now holds another instance's keyring; restore it")
+    current_app.extensions["triage.keyring"] = fresh
+    return fresh
 
 
 def _context(record: SealedMixin, field: str = "payload") -> SealContext:
@@ -57,19 +80,20 @@ def seal(
 
     The record's id must be set before sealing: the ciphertext is bound to it.
     """
-    ring = ring or keyring()
     if getattr(record, "id", None) is None:
         record.id = new_id()
     if record.payload_version is None:
         record.payload_version = 1
     if record.data_key_id is None:
         key_id = new_id()
-        wrapped = ring.new_data_key(key_id)
+        wrapped = (ring or keyring()).new_data_key(key_id)
         session.add(DataKey(id=key_id, kek_id=wrapped.kek_id, wrapped=wrapped.wrapped))
         record.data_key_id = key_id
         session.flush()
     key_id, wrapped = _wrapped(session, record)
-    record.payload = ring.seal(key_id, wrapped, _context(record), payload)
+    record.payload = _ring_holding(wrapped.kek_id, ring).seal(
+        key_id, wrapped, _context(record), payload
+    )
 
 
 def open_payload(
@@ -81,12 +105,11 @@ def open_payload(
     ring: Keyring | None = None,
 ) -> dict[str, Any]:
     """Decrypt ``record``'s payload for ``actor``; the read is an audit event naming ``purpose``."""
-    ring = ring or keyring()
     context = _context(record)
     if record.payload is None:
         raise PayloadShredded(f"{context.table} {context.record_id} has no payload")
     key_id, wrapped = _wrapped(session, record)
-    payload = ring.open(key_id, wrapped, context, record.payload)
+    payload = _ring_holding(wrapped.kek_id, ring).open(key_id, wrapped, context, record.payload)
     audit.append(
         session,
         actor=actor,

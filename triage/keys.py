@@ -1,0 +1,132 @@
+"""Key-encryption key rotation: make a new KEK active, rewrap data keys, retire an old KEK.
+
+Rotation never touches a payload: only the wrapped data keys in ``data_key`` change. It is online
+(running servers pick the new KEK up when they meet it, see ``triage.sealed``) and resumable:
+``rewrap`` moves the keys still under an old KEK, in batches, each batch its own transaction.
+A KEK is retired only when no data key uses it any more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .config import Settings
+from .crypto import Keyring, KeyringError, WrappedKey, load_keyring, write_keyring
+from .errors import Conflict, InvalidInput
+from .models import DataKey
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class KekStatus:
+    kek_id: str
+    active: bool
+    data_keys: int
+
+
+def status(session: Session, ring: Keyring) -> list[KekStatus]:
+    """Each KEK in the keyring with the number of data keys it wraps."""
+    rows = session.execute(select(DataKey.kek_id, func.count()).group_by(DataKey.kek_id))
+    counts = {kek_id: count for kek_id, count in rows}
+    return [KekStatus(k, k == ring.active_kek, counts.get(k, 0)) for k in sorted(ring.kek_ids)]
+
+
+def _writable(settings: Settings) -> None:
+    if settings.keyring:
+        raise InvalidInput(
+            "The keyring comes from TRIAGE_KEYRING, which triage cannot rewrite: rotate it in the "
+            "secret store and restart, or use a keyring file (TRIAGE_KEYRING_PATH)."
+        )
+
+
+def rotate(session: Session, settings: Settings, *, actor: str) -> Keyring:
+    """Add a fresh KEK to the keyring file and make it active. Data keys are rewrapped after."""
+    _writable(settings)
+    ring = load_keyring(settings.keyring_file)
+    rotated = ring.with_new_kek()
+    audit.append(
+        session,
+        actor=actor,
+        action="key.rotated",
+        object_type="keyring",
+        object_id=rotated.active_kek,
+        details={"previous_kek": ring.active_kek},
+    )
+    session.flush()
+    write_keyring(settings.keyring_file, rotated, replace=True)
+    return rotated
+
+
+def pending(session: Session, ring: Keyring) -> int:
+    """How many data keys are still wrapped by a KEK other than the active one."""
+    return int(session.scalar(select(func.count()).where(DataKey.kek_id != ring.active_kek)) or 0)
+
+
+def rewrap_batch(session: Session, ring: Keyring, limit: int = BATCH) -> int:
+    """Rewrap up to ``limit`` data keys under the active KEK; return how many were done."""
+    keys = session.scalars(
+        select(DataKey).where(DataKey.kek_id != ring.active_kek).order_by(DataKey.id).limit(limit)
+    ).all()
+    for key in keys:
+        rewrapped = ring.rewrap(key.id, WrappedKey(kek_id=key.kek_id, wrapped=key.wrapped))
+        key.kek_id, key.wrapped = rewrapped.kek_id, rewrapped.wrapped
+    return len(keys)
+
+
+def rewrap_all(
+    transaction: Callable[[], Session],
+    ring: Keyring,
+    *,
+    actor: str,
+    progress: Callable[[int], None] = lambda _n: None,
+) -> int:
+    """Rewrap every pending data key, one committed batch at a time; safe to stop and re-run."""
+    done = 0
+    while True:
+        with transaction() as session, session.begin():
+            count = rewrap_batch(session, ring)
+            if count:
+                done += count
+            else:
+                if done:
+                    audit.append(
+                        session,
+                        actor=actor,
+                        action="key.rotated",
+                        object_type="keyring",
+                        object_id=ring.active_kek,
+                        details={"rewrapped": done, "stage": "rewrap_complete"},
+                    )
+                return done
+        progress(count)
+
+
+def retire(session: Session, settings: Settings, kek_id: str, *, actor: str) -> Keyring:
+    """Remove ``kek_id`` from the keyring file, if it is not active and wraps no data key."""
+    _writable(settings)
+    ring = load_keyring(settings.keyring_file)
+    if kek_id not in ring.kek_ids:
+        raise InvalidInput(f"The keyring holds no key {kek_id!r}.")
+    if kek_id == ring.active_kek:
+        raise Conflict("The active key-encryption key cannot be retired; rotate first.")
+    in_use = int(session.scalar(select(func.count()).where(DataKey.kek_id == kek_id)) or 0)
+    if in_use:
+        raise Conflict(
+            f"{in_use} data keys are still wrapped by {kek_id}; run `triage keys rewrap` first."
+        )
+    try:
+        retired = ring.without_kek(kek_id)
+    except KeyringError as exc:
+        raise Conflict(str(exc)) from None
+    audit.append(
+        session, actor=actor, action="key.retired", object_type="keyring", object_id=kek_id
+    )
+    session.flush()
+    write_keyring(settings.keyring_file, retired, replace=True)
+    return retired
