@@ -1,15 +1,9 @@
-"""The tables. Plain columns hold only what sorting, counting and routing need; whatever
-identifies or describes a person lives in a sealed ``payload`` (see ``triage.sealed``).
-
-Table names avoid SQL keywords (``case``, ``user``), so raw SQL in migrations and dumps reads
-plainly.
-"""
+"""The foundation's tables: instance facts, users, data keys, cases, reports and their blind
+indexes, assessments, decisions and the audit chain."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
@@ -17,21 +11,18 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import Base
-from .vocab import (
+from ..db import Base
+from ..vocab import (
     CaseStatus,
     DecisionStatus,
     MeasureTier,
@@ -42,38 +33,7 @@ from .vocab import (
     SourceKind,
     Verification,
 )
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on both engines (SQLite drops the zone; we put it back)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored; use an aware UTC datetime")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _enum_check(column: str, values: type[Any]) -> CheckConstraint:
-    allowed = ", ".join(f"'{v.value}'" for v in values)
-    return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_valid")
+from .base import SealedMixin, UTCDateTime, enum_check, new_id, utcnow
 
 
 class InstanceMeta(Base):
@@ -87,7 +47,7 @@ class InstanceMeta(Base):
 
 class User(Base):
     __tablename__ = "user_account"
-    __table_args__ = (_enum_check("role", Role), _enum_check("region", Region))
+    __table_args__ = (enum_check("role", Role), enum_check("region", Region))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -133,31 +93,15 @@ class DataKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SealedMixin:
-    """Columns of a record that carries a sealed payload."""
-
-    if TYPE_CHECKING:  # every sealed table defines these itself
-        id: str
-        __tablename__: str
-
-    #: Which payload schema the sealed JSON follows; part of the associated data.
-    payload_version: Mapped[int] = mapped_column(Integer, default=1)
-    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
-
-    @declared_attr
-    def data_key_id(cls) -> Mapped[str | None]:
-        return mapped_column(String(36), ForeignKey("data_key.id", ondelete="SET NULL"), index=True)
-
-
 class Case(Base):
     """The situation one or more reports describe; the queue holds cases."""
 
     __tablename__ = "case_file"
     __table_args__ = (
-        _enum_check("status", CaseStatus),
-        _enum_check("region", Region),
-        _enum_check("risk_level", RiskLevel),
-        _enum_check("verification", Verification),
+        enum_check("status", CaseStatus),
+        enum_check("region", Region),
+        enum_check("risk_level", RiskLevel),
+        enum_check("verification", Verification),
         Index("ix_case_file_queue", "status", "risk_level", "deadline_at"),
     )
 
@@ -190,11 +134,11 @@ class Report(SealedMixin, Base):
 
     __tablename__ = "report"
     __table_args__ = (
-        _enum_check("source_kind", SourceKind),
-        _enum_check("region", Region),
-        _enum_check("status", ReportStatus),
-        _enum_check("verification", Verification),
-        _enum_check("risk_level", RiskLevel),
+        enum_check("source_kind", SourceKind),
+        enum_check("region", Region),
+        enum_check("status", ReportStatus),
+        enum_check("verification", Verification),
+        enum_check("risk_level", RiskLevel),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -230,8 +174,8 @@ class Assessment(SealedMixin, Base):
 
     __tablename__ = "assessment"
     __table_args__ = (
-        _enum_check("level", RiskLevel),
-        _enum_check("computed_level", RiskLevel),
+        enum_check("level", RiskLevel),
+        enum_check("computed_level", RiskLevel),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -252,8 +196,8 @@ class Decision(SealedMixin, Base):
 
     __tablename__ = "decision"
     __table_args__ = (
-        _enum_check("status", DecisionStatus),
-        _enum_check("tier", MeasureTier),
+        enum_check("status", DecisionStatus),
+        enum_check("tier", MeasureTier),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
