@@ -239,7 +239,7 @@ def verify_stream(
             )
         if expected_seq is not None and seq != expected_seq:
             reason = (
-                f"gap: expected seq {expected_seq}, found {seq}"
+                f"gap or reorder: expected seq {expected_seq}, found {seq}"
                 if seq > expected_seq
                 else f"out of order: expected seq {expected_seq}, found {seq}"
             )

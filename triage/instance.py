@@ -163,6 +163,11 @@ def check_startup(settings: Settings, engine: Engine) -> Keyring:
                 f"{head_revision()}: run `triage init` to migrate it"
             )
         with Session(engine) as session:
+            if session.get(InstanceMeta, FINGERPRINT_KEY) is None:
+                raise StartupError(
+                    "the database was migrated but never initialised with a keyring: "
+                    "run `triage init`"
+                )
             _check_keyring_matches(session, ring)
     except OperationalError as exc:
         raise StartupError(
