@@ -5,19 +5,10 @@ Table names avoid SQL keywords (``case``, ``user``), so raw SQL in migrations an
 plainly. Importing this package registers every table on ``Base.metadata``.
 """
 
-from . import intake, review  # noqa: F401  (registers their tables on Base.metadata)
+from . import intake  # noqa: F401  (registers its tables on Base.metadata)
 from .base import SealedMixin, UTCDateTime, enum_check, new_id, utcnow
-from .core import (
-    Assessment,
-    AuditEvent,
-    Case,
-    DataKey,
-    Decision,
-    InstanceMeta,
-    Report,
-    ReportIndex,
-    User,
-)
+from .core import AuditEvent, Case, DataKey, InstanceMeta, Report, ReportIndex, User
+from .review import Assessment, Decision
 
 __all__ = [
     "Assessment",
