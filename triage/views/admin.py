@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from .. import db, users
 from ..auth import actor_id, requires
 from ..errors import DomainError
+from ..models import User
 from ..permissions import Permission
 from ..vocab import Region, Role
 
@@ -97,9 +98,7 @@ def user_new() -> Response | tuple[str, int] | str:
 @requires(Permission.USER_MANAGE)
 def user_edit(user_id: int) -> Response | tuple[str, int] | str:
     user = users.get(db.session(), user_id)
-    form = UserForm(obj=None if _posted() else user)
-    if not _posted():
-        form.region.data = user.region or ""
+    form = UserForm() if _posted() else _settings_of(user)
     reset = ResetPasswordForm(prefix="reset")
     if form.validate_on_submit():
         try:
@@ -134,9 +133,18 @@ def user_reset_password(user_id: int) -> Response | tuple[str, int]:
             _("Password of %(name)s reset; their sessions have ended.", name=user.username), "info"
         )
         return redirect(url_for("admin.user_edit", user_id=user.id))
-    form = UserForm(obj=user)
+    form = _settings_of(user)
     return render_template("admin/user_edit.html", user=user, form=form, reset=reset), 400
 
 
 def _posted() -> bool:
     return request.method == "POST"
+
+
+def _settings_of(user: User) -> UserForm:
+    """The settings form filled from the account only, never from the request: on a POST of the
+    reset form, the posted data would untick "active", and the admin's next Save would disable
+    the account."""
+    form = UserForm(formdata=None, obj=user)
+    form.region.data = user.region or ""
+    return form
