@@ -63,12 +63,26 @@ class Settings:
     login_rate_limit: str = "10 per minute"
     #: Largest request body accepted, in bytes; larger ones get 413 before they are parsed.
     max_request_bytes: int = 8 * 1024 * 1024
+    #: Largest attachment (screenshot, photo, document) accepted, in bytes.
+    attachment_max_bytes: int = 5 * 1024 * 1024
+    #: Largest JSON body the intake API parses, in bytes; larger ones get 413 unread.
+    api_max_body_bytes: int = 1024 * 1024
+    #: Requests per API token (Flask-Limiter syntax).
+    api_rate_limit: str = "120 per minute"
     #: Log level for the ``triage`` logger.
     log_level: str = "INFO"
     default_locale: str = "en"
     #: Refuse to start while the database schema is behind the code.
     require_current_schema: bool = True
     testing: bool = False
+    #: Review: hours to a decision by risk level (DOMAIN.md "Response deadlines"), minutes a
+    #: claim on a case lasts without activity, and days before a measure's end date on which its
+    #: follow-up surfaces on the dashboard.
+    deadline_high_hours: int = 24
+    deadline_medium_hours: int = 72
+    deadline_standard_hours: int = 168
+    claim_minutes: int = 120
+    follow_up_days: int = 5
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -50,14 +50,34 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def migrate(engine: Engine, revision: str = "head", *, downgrade: bool = False) -> None:
-    """Run Alembic to ``revision`` on ``engine``, in one transaction."""
+    """Run Alembic to ``revision`` on ``engine``, in one transaction.
+
+    On SQLite, foreign keys are switched off for the migration: Alembic's batch mode rebuilds a
+    table by copying it and dropping the old one, and with foreign keys on, that drop would
+    cascade into the rows that refer to it. The keys are checked before the transaction commits.
+    """
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        if downgrade:
-            command.downgrade(config, revision)
-        else:
-            command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:  # must happen outside a transaction, straight on the driver's connection
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                if downgrade:
+                    command.downgrade(config, revision)
+                else:
+                    command.upgrade(config, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise StartupError(
+                            f"the migration would leave {len(broken)} broken references; "
+                            "it was rolled back"
+                        )
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
 
 
 def _safe_url(url: str) -> str:

@@ -121,6 +121,36 @@ def open_payload(
     return payload
 
 
+def seal_beside(
+    session: Session,
+    record: SealedMixin,
+    context: SealContext,
+    data: bytes,
+    *,
+    ring: Keyring | None = None,
+) -> bytes:
+    """Seal ``data`` that belongs with ``record`` (an attachment) under the record's data key.
+
+    ``context`` names where the blob will live, so it opens only there; shredding the record
+    shreds it too.
+    """
+    key_id, wrapped = _wrapped(session, record)
+    return _ring_holding(wrapped.kek_id, ring).seal_bytes(key_id, wrapped, context, data)
+
+
+def open_beside(
+    session: Session,
+    record: SealedMixin,
+    context: SealContext,
+    blob: bytes,
+    *,
+    ring: Keyring | None = None,
+) -> bytes:
+    """Open a blob sealed by ``seal_beside``; the caller writes the audit event for the read."""
+    key_id, wrapped = _wrapped(session, record)
+    return _ring_holding(wrapped.kek_id, ring).open_bytes(key_id, wrapped, context, blob)
+
+
 def shred(session: Session, record: SealedMixin) -> None:
     """Delete the record's data key: the payload stays as bytes no key will ever open."""
     if record.data_key_id is not None:

@@ -140,3 +140,148 @@ class MeasureTier(StrEnum):
     PREVENTIVE = "preventive"
     COERCIVE = "coercive"
     NONE = "none"
+
+
+class ReporterKind(StrEnum):
+    """Who made a direct report."""
+
+    VICTIM = "victim"
+    RELATIVE = "relative"
+    NEIGHBOUR = "neighbour"
+    WITNESS = "witness"
+    PROFESSIONAL = "professional"
+    ANONYMOUS = "anonymous"
+
+    @property
+    def label(self) -> str:
+        return str(_REPORTER_LABELS[self])
+
+
+_REPORTER_LABELS = {
+    ReporterKind.VICTIM: _l("The victim herself or himself"),
+    ReporterKind.RELATIVE: _l("A relative"),
+    ReporterKind.NEIGHBOUR: _l("A neighbour"),
+    ReporterKind.WITNESS: _l("A witness"),
+    ReporterKind.PROFESSIONAL: _l("A professional (doctor, teacher, social worker, hotline)"),
+    ReporterKind.ANONYMOUS: _l("Anonymous"),
+}
+
+
+class Category(StrEnum):
+    """Incident categories (DOMAIN.md)."""
+
+    BATTERY = "battery"
+    MINOR_HARM = "minor_harm"
+    SERIOUS_HARM = "serious_harm"
+    KILLING = "killing"
+    THREAT = "threat"
+    PERSECUTION = "persecution"
+    SEXUAL_HARASSMENT = "sexual_harassment"
+    SEXUAL_VIOLENCE = "sexual_violence"
+    PSYCHOLOGICAL = "psychological"
+    ECONOMIC = "economic"
+    CHILDREN = "children"
+
+    @property
+    def label(self) -> str:
+        return str(_CATEGORY_LABELS[self])
+
+
+_CATEGORY_LABELS = {
+    Category.BATTERY: _l("Battery (beatings)"),
+    Category.MINOR_HARM: _l("Minor harm to health"),
+    Category.SERIOUS_HARM: _l("Moderate or serious harm"),
+    Category.KILLING: _l("Attempted or completed killing"),
+    Category.THREAT: _l("Threat (to kill, to harm, with a weapon)"),
+    Category.PERSECUTION: _l("Persecution (stalking, following, monitoring, unwanted contact)"),
+    Category.SEXUAL_HARASSMENT: _l("Sexual harassment"),
+    Category.SEXUAL_VIOLENCE: _l("Sexual violence"),
+    Category.PSYCHOLOGICAL: _l("Psychological violence (humiliation, intimidation, control)"),
+    Category.ECONOMIC: _l("Economic violence (taking money or documents, denying means)"),
+    Category.CHILDREN: _l("Violence witnessed by or directed at children"),
+}
+
+
+class Relationship(StrEnum):
+    """The alleged aggressor's relationship to the victim (DOMAIN.md)."""
+
+    SPOUSE = "spouse"
+    FORMER_SPOUSE = "former_spouse"
+    PARTNER = "partner"
+    FORMER_PARTNER = "former_partner"
+    COMMON_CHILD = "common_child"
+    PARENT = "parent"
+    ADULT_CHILD = "adult_child"
+    SIBLING = "sibling"
+    OTHER_RELATIVE = "other_relative"
+    IN_LAW = "in_law"
+    GUARDIAN = "guardian"
+    HOUSEHOLD_MEMBER = "household_member"
+
+    @property
+    def label(self) -> str:
+        return str(_RELATIONSHIP_LABELS[self])
+
+
+_RELATIONSHIP_LABELS = {
+    Relationship.SPOUSE: _l("Spouse"),
+    Relationship.FORMER_SPOUSE: _l("Former spouse"),
+    Relationship.PARTNER: _l("Partner living together"),
+    Relationship.FORMER_PARTNER: _l("Former partner"),
+    Relationship.COMMON_CHILD: _l("Person with a common child"),
+    Relationship.PARENT: _l("Parent"),
+    Relationship.ADULT_CHILD: _l("Child (adult)"),
+    Relationship.SIBLING: _l("Sibling"),
+    Relationship.OTHER_RELATIVE: _l("Other relative"),
+    Relationship.IN_LAW: _l("In-law"),
+    Relationship.GUARDIAN: _l("Guardian or carer"),
+    Relationship.HOUSEHOLD_MEMBER: _l("Other household member"),
+}
+
+
+class Platform(StrEnum):
+    """Online platforms a post may come from."""
+
+    TELEGRAM = "telegram"
+    INSTAGRAM = "instagram"
+    FACEBOOK = "facebook"
+    VK = "vk"
+    TIKTOK = "tiktok"
+    X = "x"
+    WHATSAPP = "whatsapp"
+    THREADS = "threads"
+    YOUTUBE = "youtube"
+    FORUM = "forum"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        names = {
+            "vk": "VK",
+            "x": "X",
+            "tiktok": "TikTok",
+            "youtube": "YouTube",
+            "whatsapp": "WhatsApp",
+        }
+        return names.get(self.value, self.value.capitalize())
+
+
+class Language(StrEnum):
+    RU = "ru"
+    KK = "kk"
+    EN = "en"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return str(
+            {"ru": _l("Russian"), "kk": _l("Kazakh"), "en": _l("English"), "other": _l("Other")}[
+                self.value
+            ]
+        )
+
+
+class Answer(StrEnum):
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"

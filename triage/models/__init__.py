@@ -5,23 +5,41 @@ Table names avoid SQL keywords (``case``, ``user``), so raw SQL in migrations an
 plainly. Importing this package registers every table on ``Base.metadata``.
 """
 
-from . import intake  # noqa: F401  (registers its tables on Base.metadata)
 from .base import SealedMixin, UTCDateTime, enum_check, new_id, utcnow
 from .core import AuditEvent, Case, DataKey, InstanceMeta, Report, ReportIndex, User
-from .review import Assessment, Decision
+from .intake import ApiClient, Attachment, IdempotencyKey
+from .review import (
+    Assessment,
+    CaseNote,
+    CorroborationMethod,
+    Decision,
+    NoteKind,
+    OverrideStatus,
+    VerificationOutcome,
+    VerificationStep,
+)
 
 __all__ = [
+    "ApiClient",
     "Assessment",
+    "Attachment",
     "AuditEvent",
     "Case",
+    "CaseNote",
+    "CorroborationMethod",
     "DataKey",
     "Decision",
+    "IdempotencyKey",
     "InstanceMeta",
+    "NoteKind",
+    "OverrideStatus",
     "Report",
     "ReportIndex",
     "SealedMixin",
     "UTCDateTime",
     "User",
+    "VerificationOutcome",
+    "VerificationStep",
     "enum_check",
     "new_id",
     "utcnow",

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -151,6 +152,10 @@ class Report(SealedMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default=ReportStatus.RECEIVED.value)
     verification: Mapped[str] = mapped_column(String(16), default=Verification.UNVERIFIED.value)
     filed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    #: The API client that posted it, for reports that came through the intake API.
+    api_client_id: Mapped[int | None] = mapped_column(ForeignKey("api_client.id"), index=True)
+    #: Screening signal kinds (violence, weapon, …) of a media or online text; counting data.
+    signals: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 
     case: Mapped[Case | None] = relationship(back_populates="reports")
 

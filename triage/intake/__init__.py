@@ -1,0 +1,1 @@
+"""Intake: the three source kinds, their validation, filing, linking and attachments."""

@@ -1,0 +1,126 @@
+"""Attachments: screenshots, photos and documents, typed by their content, size-limited, sealed
+with their report's data key, and read back only with an audit event."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import filetype  # type: ignore[import-untyped]
+from flask import current_app, has_app_context
+from sqlalchemy.orm import Session
+
+from .. import audit, sealed
+from ..config import Settings
+from ..crypto import Keyring, SealContext
+from ..errors import InvalidInput
+from ..models import Attachment, Report, new_id
+
+#: What may be attached, by detected type: images for screenshots and photos, PDF for documents.
+ALLOWED_TYPES = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "application/pdf": "pdf",
+}
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+
+
+def _limit() -> int:
+    if has_app_context():
+        settings: Settings = current_app.extensions["triage.settings"]
+        return settings.attachment_max_bytes
+    return Settings().attachment_max_bytes
+
+
+def check(upload: Upload, *, field: str = "attachment") -> str:
+    """The upload's media type, detected from its bytes; refuses anything not allowed."""
+    if not upload.data:
+        raise InvalidInput(f"{field}: the file is empty")
+    limit = _limit()
+    if len(upload.data) > limit:
+        raise InvalidInput(f"{field}: the file is larger than {limit // (1024 * 1024)} MB")
+    kind = filetype.guess(upload.data[:8192])
+    media_type = kind.mime if kind is not None else None
+    if media_type not in ALLOWED_TYPES:
+        raise InvalidInput(
+            f"{field}: only PNG, JPEG, WebP or GIF images and PDF documents are accepted"
+        )
+    return str(media_type)
+
+
+def _contexts(attachment_id: str) -> tuple[SealContext, SealContext]:
+    return (
+        SealContext("attachment", attachment_id, "content"),
+        SealContext("attachment", attachment_id, "meta"),
+    )
+
+
+def attach(
+    session: Session,
+    report: Report,
+    upload: Upload,
+    *,
+    actor: str,
+    uploaded_by: int | None,
+    ring: Keyring | None = None,
+) -> Attachment:
+    media_type = check(upload)
+    attachment_id = new_id()
+    content_ctx, meta_ctx = _contexts(attachment_id)
+    name = upload.filename.replace("\\", "/").rsplit("/", 1)[-1][:200] or "attachment"
+    attachment = Attachment(
+        id=attachment_id,
+        report_id=report.id,
+        media_type=media_type,
+        size=len(upload.data),
+        content=sealed.seal_beside(session, report, content_ctx, upload.data, ring=ring),
+        meta=sealed.seal_beside(
+            session, report, meta_ctx, json.dumps({"filename": name}).encode(), ring=ring
+        ),
+        uploaded_by=uploaded_by,
+    )
+    session.add(attachment)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="attachment.added",
+        object_type="attachment",
+        object_id=attachment.id,
+        details={"report_id": report.id, "media_type": media_type, "size": len(upload.data)},
+    )
+    return attachment
+
+
+@dataclass(frozen=True)
+class Opened:
+    filename: str
+    media_type: str
+    data: bytes
+
+
+def open_attachment(
+    session: Session, report: Report, attachment: Attachment, *, actor: str
+) -> Opened:
+    """The attachment's bytes and name; the download is an audit event."""
+    content_ctx, meta_ctx = _contexts(attachment.id)
+    data = sealed.open_beside(session, report, content_ctx, attachment.content)
+    meta = json.loads(sealed.open_beside(session, report, meta_ctx, attachment.meta))
+    audit.append(
+        session,
+        actor=actor,
+        action="attachment.downloaded",
+        object_type="attachment",
+        object_id=attachment.id,
+        details={"report_id": report.id},
+    )
+    ext = ALLOWED_TYPES.get(attachment.media_type, "bin")
+    filename = str(meta.get("filename") or f"attachment.{ext}")
+    return Opened(filename, attachment.media_type, data)

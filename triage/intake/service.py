@@ -1,0 +1,314 @@
+"""Filing a validated report: duplicate and probable-match checks by blind index, screening of
+media and online text, the provisional level, sealing, attachments, and linking to a case.
+
+The forms, the JSON API and feed import all call ``file``. A report whose source URL is already
+on record is refused with a pointer to the first; a report whose victim (name and birth date),
+IIN or phone number matches an open case is a *probable match*: the caller either names the
+case to link it to, or confirms it is a new case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import audit, normalise, scoring, screening
+from ..crypto import Keyring
+from ..errors import Conflict, DomainError, NotFound
+from ..models import Case, Report, ReportIndex, utcnow
+from ..permissions import in_scope
+from ..reports import IndexValue, file_report
+from ..sealed import keyring
+from ..vocab import (
+    CaseStatus,
+    Region,
+    ReporterKind,
+    ReportStatus,
+    RiskLevel,
+    SourceKind,
+    Verification,
+)
+from .attachments import Upload, attach
+from .schema import DirectReport, MediaReport, OnlineReport, Person, sealed_payload
+
+Incoming = DirectReport | MediaReport | OnlineReport
+LINK_KINDS = ("victim", "aggressor", "iin", "phone")
+
+
+class DuplicateSource(Conflict):
+    """The same source URL was reported before."""
+
+    def __init__(self, report: Report, case_code: str) -> None:
+        self.report_id = report.id
+        self.case_code = case_code
+        super().__init__(f"This source was already reported (case {case_code}).")
+
+
+@dataclass(frozen=True)
+class Match:
+    """An open case that shares an identifying value with the new report."""
+
+    case_id: str
+    case_code: str
+    region: str | None
+    kinds: tuple[str, ...]
+
+
+class ConfirmLink(DomainError):
+    """Probable matches exist: the caller must pick a case to link to or confirm a new one."""
+
+    status = 409
+
+    def __init__(self, matches: Sequence[Match]) -> None:
+        self.matches = list(matches)
+        super().__init__("This report probably concerns a case already on record.")
+
+
+@dataclass
+class Filed:
+    report: Report
+    case: Case
+    linked: bool
+    matches: list[Match] = field(default_factory=list)
+
+
+def _person_values(person: Person, role: str) -> list[IndexValue]:
+    values = []
+    if person.name and person.birth_date:
+        values.append(IndexValue(role, normalise.name_and_birth(person.name, person.birth_date)))
+    if person.iin:
+        values.append(IndexValue("iin", normalise.iin(person.iin)))
+    if person.phone:
+        values.append(IndexValue("phone", normalise.phone(person.phone)))
+    return values
+
+
+def index_values(incoming: Incoming) -> list[IndexValue]:
+    """The identifying values of a report, normalised for blind indexing."""
+    if isinstance(incoming, DirectReport):
+        return _person_values(incoming.victim, "victim") + _person_values(
+            incoming.aggressor, "aggressor"
+        )
+    if isinstance(incoming, MediaReport):
+        return [IndexValue("url", normalise.url(incoming.url))]
+    return [IndexValue("url", normalise.url(incoming.post_url))]
+
+
+def _tokens(ring: Keyring, values: Iterable[IndexValue]) -> dict[str, str]:
+    """token → kind"""
+    return {ring.blind_index(v.kind, v.normalised): v.kind for v in values if v.normalised}
+
+
+def find_source(session: Session, ring: Keyring, url: str) -> Report | None:
+    """The first report of this source URL, if any."""
+    token = ring.blind_index("url", normalise.url(url))
+    return session.scalar(
+        select(Report)
+        .join(ReportIndex, ReportIndex.report_id == Report.id)
+        .where(ReportIndex.kind == "url", ReportIndex.token == token)
+        .order_by(Report.received_at)
+        .limit(1)
+    )
+
+
+def find_matches(session: Session, ring: Keyring, values: Iterable[IndexValue]) -> list[Match]:
+    """Open cases whose reports share a victim, aggressor, IIN or phone token with ``values``."""
+    tokens = {t: k for t, k in _tokens(ring, values).items() if k in LINK_KINDS}
+    if not tokens:
+        return []
+    rows = session.execute(
+        select(Case.id, Case.code, Case.region, ReportIndex.kind)
+        .join(Report, Report.case_id == Case.id)
+        .join(ReportIndex, ReportIndex.report_id == Report.id)
+        .where(ReportIndex.token.in_(tokens), Case.status == CaseStatus.OPEN.value)
+        .order_by(Case.opened_at)
+    )
+    found: dict[str, tuple[str, str | None, set[str]]] = {}
+    for case_id, code, region, kind in rows:
+        found.setdefault(case_id, (code, region, set()))[2].add(kind)
+    return [
+        Match(cid, code, region, tuple(sorted(kinds)))
+        for cid, (code, region, kinds) in found.items()
+    ]
+
+
+def _screen(incoming: Incoming) -> tuple[list[str], RiskLevel]:
+    if isinstance(incoming, MediaReport):
+        text = f"{incoming.headline}\n\n{incoming.text}"
+    elif isinstance(incoming, OnlineReport):
+        text = incoming.captured_text
+    else:
+        return [], RiskLevel.STANDARD
+    kinds = sorted(screening.screen(text).kinds)
+    return kinds, scoring.provisional_level_from_signals(kinds)
+
+
+def _starting_verification(incoming: Incoming) -> Verification:
+    if isinstance(incoming, DirectReport) and incoming.reporter == ReporterKind.VICTIM:
+        return Verification.CORROBORATED
+    return Verification.UNVERIFIED
+
+
+def file(
+    session: Session,
+    incoming: Incoming,
+    *,
+    actor: str,
+    filed_by: int | None = None,
+    api_client_id: int | None = None,
+    user_region: str | None = None,
+    link_case_id: str | None = None,
+    new_case: bool = False,
+    uploads: Sequence[Upload] = (),
+    ring: Keyring | None = None,
+) -> Filed:
+    """File ``incoming`` in one transaction: all of it is stored, sealed and audited, or nothing.
+
+    ``user_region`` is the filer's scope: matches outside it are not revealed, and a report can
+    only be linked to a case the filer may see. With probable matches and neither
+    ``link_case_id`` nor ``new_case``, ``ConfirmLink`` is raised and nothing is stored.
+    """
+    ring = ring or keyring()
+    source_url = (
+        incoming.url
+        if isinstance(incoming, MediaReport)
+        else incoming.post_url
+        if isinstance(incoming, OnlineReport)
+        else None
+    )
+    if source_url:
+        first = find_source(session, ring, source_url)
+        if first is not None:
+            case = session.get(Case, first.case_id) if first.case_id else None
+            raise DuplicateSource(first, case.code if case else "—")
+
+    values = index_values(incoming)
+    matches = [m for m in find_matches(session, ring, values) if in_scope(user_region, m.region)]
+    target: Case | None = None
+    if link_case_id:
+        target = session.get(Case, link_case_id)
+        if target is None or not in_scope(user_region, target.region):
+            raise NotFound("There is no such case to link to.")
+        if target.status != CaseStatus.OPEN.value:
+            raise Conflict("That case is closed; file the report as a new case.")
+    elif matches and not new_case:
+        raise ConfirmLink(matches)
+
+    signals, provisional = _screen(incoming)
+    verification = _starting_verification(incoming)
+    victim_complaint = isinstance(incoming, DirectReport) and incoming.victim_complaint
+    region = Region(incoming.region) if incoming.region else None
+    report = file_report(
+        session,
+        source_kind=SourceKind(incoming.source_kind),
+        payload=sealed_payload(incoming),
+        actor=actor,
+        filed_by=filed_by,
+        region=region,
+        occurred_on=incoming.occurred_on,
+        categories=[c.value for c in incoming.categories],
+        victim_complaint=victim_complaint,
+        verification=verification,
+        indexes=values,
+        case=target,
+        ring=ring,
+    )
+    report.api_client_id = api_client_id
+    report.signals = signals
+    report.risk_level = provisional.value
+    case = target if target is not None else session.get(Case, report.case_id)
+    assert case is not None
+    _raise_case(case, provisional, verification, victim_complaint, region)
+    for upload in uploads:
+        attach(session, report, upload, actor=actor, uploaded_by=filed_by, ring=ring)
+    if target is not None:
+        report.status = ReportStatus.LINKED.value
+        audit.append(
+            session,
+            actor=actor,
+            action="report.linked",
+            object_type="report",
+            object_id=report.id,
+            details={
+                "case_id": target.id,
+                "how": "on_filing",
+                "matched": ",".join(
+                    sorted({k for m in matches if m.case_id == target.id for k in m.kinds})
+                )
+                or "by_hand",
+            },
+        )
+    session.flush()
+    return Filed(report, case, target is not None, matches)
+
+
+def _raise_case(
+    case: Case,
+    provisional: RiskLevel,
+    verification: Verification,
+    victim_complaint: bool,
+    region: Region | None,
+) -> None:
+    """A new report can make its case more urgent, corroborated or complained of; never less."""
+    if case.risk_provisional and RiskLevel(provisional).rank > RiskLevel(case.risk_level).rank:
+        case.risk_level = provisional.value
+    if (
+        verification == Verification.CORROBORATED
+        and case.verification == Verification.UNVERIFIED.value
+    ):
+        case.verification = verification.value
+    if victim_complaint:
+        case.victim_complaint = True
+    if case.region is None and region is not None:
+        case.region = region.value
+    if case.deadline_at is None or case.risk_provisional:
+        deadline = scoring.response_deadline(RiskLevel(case.risk_level), case.opened_at)
+        if case.deadline_at is None or deadline < case.deadline_at:
+            case.deadline_at = deadline
+
+
+def link(
+    session: Session, report: Report, case: Case, *, actor: str, user_region: str | None
+) -> None:
+    """Move a report into another open case (a caseworker's confirmation of a probable match)."""
+    if not in_scope(user_region, case.region):
+        raise NotFound("There is no such case to link to.")
+    if case.status != CaseStatus.OPEN.value:
+        raise Conflict("That case is closed.")
+    if report.case_id == case.id:
+        return
+    previous = session.get(Case, report.case_id) if report.case_id else None
+    report.case_id = case.id
+    report.status = ReportStatus.LINKED.value
+    audit.append(
+        session,
+        actor=actor,
+        action="report.linked",
+        object_type="report",
+        object_id=report.id,
+        details={
+            "case_id": case.id,
+            "from_case_id": previous.id if previous else None,
+            "how": "confirmed",
+        },
+    )
+    session.flush()
+    if previous is not None and not session.scalar(
+        select(Report.id).where(Report.case_id == previous.id)
+    ):
+        # The report's own case held nothing else: it is merged into the other.
+        previous.status = CaseStatus.CLOSED.value
+        previous.outcome = "merged"
+        previous.closed_at = utcnow()
+        previous.claimed_by = None
+        audit.append(
+            session,
+            actor=actor,
+            action="case.closed",
+            object_type="case",
+            object_id=previous.id,
+            details={"outcome": "merged", "into_case_id": case.id},
+        )
