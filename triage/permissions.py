@@ -16,6 +16,8 @@ class Permission(StrEnum):
     ACCOUNT = "account"
     REPORT_FILE = "report.file"
     REPORT_READ_OWN = "report.read_own"
+    #: Download an attachment: one's own report's (caseworker) or a case's in scope (reviewers).
+    ATTACHMENT_READ = "attachment.read"
     CASE_READ = "case.read"
     CASE_WORK = "case.work"
     DECISION_PROPOSE = "decision.propose"
@@ -29,10 +31,17 @@ class Permission(StrEnum):
 
 
 _EVERYONE = {Permission.HOME, Permission.ACCOUNT}
-_REVIEWER = {Permission.CASE_READ, Permission.CASE_WORK, Permission.DECISION_PROPOSE}
+_REVIEWER = {
+    Permission.CASE_READ,
+    Permission.CASE_WORK,
+    Permission.DECISION_PROPOSE,
+    Permission.ATTACHMENT_READ,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.CASEWORKER: frozenset(_EVERYONE | {Permission.REPORT_FILE, Permission.REPORT_READ_OWN}),
+    Role.CASEWORKER: frozenset(
+        _EVERYONE | {Permission.REPORT_FILE, Permission.REPORT_READ_OWN, Permission.ATTACHMENT_READ}
+    ),
     Role.REVIEWER: frozenset(_EVERYONE | _REVIEWER),
     Role.SUPERVISOR: frozenset(
         _EVERYONE | _REVIEWER | {Permission.DECISION_APPROVE, Permission.CASE_REASSIGN}

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 from .. import audit, sealed
 from ..config import Settings
 from ..crypto import Keyring, SealContext
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..models import Attachment, Report, new_id
+from ..permissions import in_scope
+from ..vocab import Role
 
 #: What may be attached, by detected type: images for screenshots and photos, PDF for documents.
 ALLOWED_TYPES = {
@@ -124,3 +126,26 @@ def open_attachment(
     ext = ALLOWED_TYPES.get(attachment.media_type, "bin")
     filename = str(meta.get("filename") or f"attachment.{ext}")
     return Opened(filename, attachment.media_type, data)
+
+
+def readable(
+    session: Session, attachment_id: str, *, user_id: int, role: str, region: str | None
+) -> tuple[Report, Attachment]:
+    """The attachment and its report, if this user may read it; otherwise "not found".
+
+    A caseworker reads attachments of the reports she filed; reviewers and supervisors those of
+    cases in their region scope.
+    """
+    attachment = session.get(Attachment, attachment_id)
+    report = session.get(Report, attachment.report_id) if attachment else None
+    if attachment is None or report is None:
+        raise NotFound("There is no such attachment.")
+    if role == Role.CASEWORKER.value:
+        allowed = report.filed_by == user_id
+    else:
+        allowed = role in (Role.REVIEWER.value, Role.SUPERVISOR.value) and in_scope(
+            region, report.region
+        )
+    if not allowed:
+        raise NotFound("There is no such attachment.")
+    return report, attachment

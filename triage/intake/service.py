@@ -12,16 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import audit, normalise, scoring, screening
 from ..crypto import Keyring
-from ..errors import Conflict, DomainError, NotFound
-from ..models import Case, Report, ReportIndex, utcnow
+from ..errors import Conflict, DomainError, InvalidInput, NotFound
+from ..models import Attachment, Case, Report, ReportIndex, utcnow
 from ..permissions import in_scope
 from ..reports import IndexValue, file_report
-from ..sealed import keyring
+from ..sealed import keyring, open_payload, seal
 from ..vocab import (
     CaseStatus,
     Region,
@@ -117,6 +117,21 @@ def find_source(session: Session, ring: Keyring, url: str) -> Report | None:
 def find_matches(session: Session, ring: Keyring, values: Iterable[IndexValue]) -> list[Match]:
     """Open cases whose reports share a victim, aggressor, IIN or phone token with ``values``."""
     tokens = {t: k for t, k in _tokens(ring, values).items() if k in LINK_KINDS}
+    return _cases_with_tokens(session, tokens)
+
+
+def matches_of(session: Session, report: Report) -> list[Match]:
+    """Other open cases that share an identifying value with a stored report."""
+    rows = session.execute(
+        select(ReportIndex.token, ReportIndex.kind).where(
+            ReportIndex.report_id == report.id, ReportIndex.kind.in_(LINK_KINDS)
+        )
+    )
+    tokens = {token: kind for token, kind in rows}
+    return [m for m in _cases_with_tokens(session, tokens) if m.case_id != report.case_id]
+
+
+def _cases_with_tokens(session: Session, tokens: dict[str, str]) -> list[Match]:
     if not tokens:
         return []
     rows = session.execute(
@@ -311,4 +326,68 @@ def link(
             object_type="case",
             object_id=previous.id,
             details={"outcome": "merged", "into_case_id": case.id},
+        )
+
+
+# -- the caseworker's own reports --------------------------------------------------------------
+
+
+def my_reports(
+    session: Session, user_id: int, *, limit: int = 200
+) -> list[tuple[Report, Case | None, int]]:
+    """Reports the user filed, newest first, with their case and attachment count."""
+    counts = (
+        select(Attachment.report_id, func.count().label("n"))
+        .group_by(Attachment.report_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Report, Case, func.coalesce(counts.c.n, 0))
+        .outerjoin(Case, Case.id == Report.case_id)
+        .outerjoin(counts, counts.c.report_id == Report.id)
+        .where(Report.filed_by == user_id)
+        .order_by(Report.received_at.desc())
+        .limit(limit)
+    )
+    return [(r, c, int(n)) for r, c, n in rows]
+
+
+def own_report(session: Session, report_id: str, user_id: int) -> Report:
+    """A report the user filed; anything else is "not found", so ids reveal nothing."""
+    report = session.get(Report, report_id)
+    if report is None or report.filed_by != user_id:
+        raise NotFound("There is no such report among yours.")
+    return report
+
+
+def add_information(
+    session: Session,
+    report: Report,
+    text: str,
+    *,
+    actor: str,
+    uploads: Sequence[Upload] = (),
+    uploaded_by: int | None = None,
+) -> None:
+    """Append a dated addition to the sealed payload and/or attach files."""
+    text = text.strip()
+    if not text and not uploads:
+        raise InvalidInput("Write the new information or attach a file.")
+    if len(text) > 20_000:
+        raise InvalidInput("The new information may have at most 20000 characters.")
+    for upload in uploads:
+        attach(session, report, upload, actor=actor, uploaded_by=uploaded_by)
+    if text:
+        payload = open_payload(session, report, actor=actor, purpose="report.amend")
+        additions = list(payload.get("additions", []))
+        additions.append({"at": utcnow().isoformat(timespec="seconds"), "by": actor, "text": text})
+        payload["additions"] = additions
+        seal(session, report, payload)
+        audit.append(
+            session,
+            actor=actor,
+            action="report.amended",
+            object_type="report",
+            object_id=report.id,
+            details={"additions": len(additions)},
         )

@@ -1,0 +1,188 @@
+"""The caseworker's forms, one per source kind. They only collect and render: the rules are in
+``triage.intake.schema``, whose field errors come back here next to the field at fault."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..vocab import Category, Language, Platform, Region, Relationship, ReporterKind
+
+
+class CheckboxesField(SelectMultipleField):  # type: ignore[misc]
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _choices(enum: Any, blank: str | None = None) -> list[tuple[str, str]]:
+    head = [("", blank)] if blank is not None else []
+    return head + [(v.value, v.label) for v in enum]
+
+
+def _regions() -> list[tuple[str, str]]:
+    return _choices(Region, str(_l("— choose —")))
+
+
+def _categories() -> list[tuple[str, str]]:
+    return _choices(Category)
+
+
+class _CommonForm(FlaskForm):  # type: ignore[misc]
+    region = SelectField(_l("Region"), choices=_regions, validators=[Optional()])
+    occurred_on = DateField(_l("Date of the incident"), validators=[Optional()])
+    categories = CheckboxesField(_l("What happened"), choices=_categories, validators=[Optional()])
+    attachments = MultipleFileField(_l("Attachments (screenshots, photos, PDF documents)"))
+    #: After a probable match: the case to link to, or "new".
+    link_to = StringField(validators=[Optional()])
+
+    PERSON_FIELDS: tuple[str, ...] = ()
+
+    def to_data(self, source_kind: str) -> dict[str, Any]:
+        """The form's values as the schema's input: blanks dropped, people nested."""
+        data: dict[str, Any] = {"source_kind": source_kind}
+        skip = {"csrf_token", "attachments", "link_to", "submit"}
+        for name, field in self._fields.items():
+            if name in skip:
+                continue
+            value = field.data
+            if value in ("", None, []) and field.type != "BooleanField":
+                continue
+            if name == "people":
+                value = [line.strip() for line in str(value).splitlines() if line.strip()]
+            person, _, attribute = name.partition("_")
+            if person in self.PERSON_FIELDS and attribute in PERSON_ATTRIBUTES:
+                data.setdefault(person, {})[attribute] = value
+            else:
+                data[name] = value
+        return data
+
+    def show_errors(self, errors: Mapping[str, list[str]]) -> None:
+        """Put the schema's messages next to the fields they name."""
+        for path, messages in errors.items():
+            field = self._fields.get(path.replace(".", "_"))
+            if field is None and "." in path:
+                field = self._fields.get(path.split(".", 1)[0])
+            if field is not None:
+                field.errors = list(field.errors or []) + list(messages)
+            else:
+                self.form_errors.extend(f"{path}: {m}" for m in messages)
+
+
+PERSON_ATTRIBUTES = ("name", "birth_date", "age", "iin", "phone", "address")
+
+
+def _person(prefix: str, title: str) -> dict[str, Any]:
+    """Name, birth date or age, IIN, phone and address of one person, as prefixed fields."""
+    return {
+        f"{prefix}_name": StringField(_l("%(who)s: full name", who=title), validators=[Optional()]),
+        f"{prefix}_birth_date": DateField(
+            _l("%(who)s: date of birth", who=title), validators=[Optional()]
+        ),
+        f"{prefix}_age": IntegerField(
+            _l("%(who)s: age, if the date is not known", who=title), validators=[Optional()]
+        ),
+        f"{prefix}_iin": StringField(_l("%(who)s: IIN", who=title), validators=[Optional()]),
+        f"{prefix}_phone": StringField(_l("%(who)s: phone", who=title), validators=[Optional()]),
+        f"{prefix}_address": StringField(
+            _l("%(who)s: address", who=title), validators=[Optional()]
+        ),
+    }
+
+
+class DirectForm(_CommonForm):
+    PERSON_FIELDS = ("victim", "aggressor")
+
+    reporter = SelectField(
+        _l("Who is reporting"),
+        choices=lambda: _choices(ReporterKind, str(_l("— choose —"))),
+        validators=[Optional()],
+    )
+    reporter_name = StringField(_l("Reporter's name (if not the victim)"), validators=[Optional()])
+    reporter_contact = StringField(_l("How to reach the reporter"), validators=[Optional()])
+    relationship = SelectField(
+        _l("The alleged aggressor is the victim's"),
+        choices=lambda: _choices(Relationship, str(_l("— choose —"))),
+        validators=[Optional()],
+    )
+    place = StringField(_l("Where it happened"), validators=[Optional()])
+    children_present = RadioField(
+        _l("Were children present?"),
+        choices=[("yes", _l("Yes")), ("no", _l("No")), ("unknown", _l("Not known"))],
+        default="unknown",
+    )
+    victim_complaint = BooleanField(_l("The victim has filed a complaint herself"))
+    may_contact = BooleanField(_l("The victim may be contacted"))
+    safe_contact = StringField(_l("How to contact her safely"), validators=[Optional()])
+    consent_support_services = BooleanField(
+        _l("She agrees that her data may go to support services")
+    )
+    wishes = TextAreaField(_l("Her wishes"), validators=[Optional()])
+    narrative = TextAreaField(
+        _l("What happened, in the reporter's words"), validators=[InputRequired()]
+    )
+
+
+for _name, _field in {
+    **_person("victim", "Victim"),
+    **_person("aggressor", "Alleged aggressor"),
+}.items():
+    setattr(DirectForm, _name, _field)
+
+
+class MediaForm(_CommonForm):
+    outlet = StringField(_l("Outlet"), validators=[Optional()])
+    url = StringField(_l("Address of the article (URL)"), validators=[Optional()])
+    published_on = DateField(_l("Publication date"), validators=[Optional()])
+    language = SelectField(
+        _l("Language"),
+        choices=lambda: _choices(Language, str(_l("— choose —"))),
+        validators=[Optional()],
+    )
+    headline = StringField(_l("Headline"), validators=[Optional()])
+    text = TextAreaField(_l("Article text or excerpt"), validators=[Optional()])
+    people = TextAreaField(_l("People it names, one per line"), validators=[Optional()])
+
+
+class OnlineForm(_CommonForm):
+    platform = SelectField(
+        _l("Platform"),
+        choices=lambda: _choices(Platform, str(_l("— choose —"))),
+        validators=[Optional()],
+    )
+    post_url = StringField(_l("Address of the post (URL)"), validators=[Optional()])
+    author_handle = StringField(_l("Author's handle"), validators=[Optional()])
+    captured_at = DateTimeLocalField(_l("Captured at (UTC)"), validators=[Optional()])
+    captured_text = TextAreaField(_l("The captured text"), validators=[Optional()])
+
+
+FORMS: dict[str, type[_CommonForm]] = {
+    "direct": DirectForm,
+    "media": MediaForm,
+    "online": OnlineForm,
+}
+
+
+class AddInformationForm(FlaskForm):  # type: ignore[misc]
+    text = TextAreaField(_l("New information"), validators=[Optional()])
+    attachments = MultipleFileField(_l("Attachments"))
+
+
+class LinkForm(FlaskForm):  # type: ignore[misc]
+    case_id = StringField(validators=[InputRequired()])
