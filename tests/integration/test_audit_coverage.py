@@ -93,7 +93,51 @@ def _audit_export(client: FlaskClient, auth: AuthActions, accounts: dict[Role, A
     return response
 
 
+_MEDIA = {
+    "outlet": "Example news",
+    "url": "https://news.example.kz/coverage",
+    "language": "en",
+    "headline": "A headline",
+    "text": "A man beat his wife, neighbours said.",
+}
+
+
+def _file_media(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    auth.login_as(accounts[Role.CASEWORKER])
+    return _post(client, auth, "/reports/new/media", "/reports/new/media", _MEDIA)
+
+
+def _add_information(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    location = _file_media(client, auth, accounts).headers["Location"]
+    return _post(client, auth, f"{location}/information", location, {"text": "more"})
+
+
+def _link_report(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    auth.login_as(accounts[Role.CASEWORKER])
+    direct = {
+        "reporter": "neighbour",
+        "victim_name": "Coverage Person",
+        "victim_birth_date": "1990-01-01",
+        "relationship": "spouse",
+        "region": "karaganda",
+        "categories": ["battery"],
+        "narrative": "n",
+    }
+    _post(client, auth, "/reports/new/direct", "/reports/new/direct", direct)
+    second = _post(
+        client, auth, "/reports/new/direct", "/reports/new/direct", {**direct, "link_to": "new"}
+    )
+    location = second.headers["Location"]
+    page = client.get(location).get_data(as_text=True)
+    case_id = re.search(r'name="case_id" value="([^"]+)"', page)
+    assert case_id, "no probable match offered"
+    return _post(client, auth, f"{location}/link", location, {"case_id": case_id.group(1)})
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "intake.new": _file_media,
+    "intake.add_information": _add_information,
+    "intake.link": _link_report,
     "auth.login": _login,
     "auth.logout": _logout,
     "account.password": _password,
