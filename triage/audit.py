@@ -66,6 +66,7 @@ ACTIONS: dict[str, str] = {
     "report.filed": "a report was filed",
     "report.linked": "a report was linked to an existing case",
     "report.amended": "a caseworker added information to a report",
+    "feed.imported": "a feed import ran (counts of items imported, already imported, dropped)",
     "report.verified": "a report's source was corroborated or found unfounded",
     "attachment.added": "an attachment was sealed and stored with a report",
     "attachment.downloaded": "an attachment was downloaded",

@@ -6,6 +6,7 @@ keyring or an unmigrated database; the refusal is printed as one clear line, nev
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -17,11 +18,12 @@ import click
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from . import audit, audit_export, create_app, db, demo, keys, users
+from . import audit, audit_export, create_app, db, demo, keys, scoring, screening, users
 from .config import ConfigError, Settings, from_environment
 from .crypto import CryptoError, Keyring
 from .errors import DomainError
 from .instance import StartupError, init_instance
+from .intake import feeds
 from .models import utcnow
 from .vocab import Region, Role
 
@@ -150,6 +152,49 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
 
     os.environ.setdefault("SERVER_SOFTWARE", "gunicorn")
     _Server().run()
+
+
+@main.command("import-feed")
+@click.argument("source", metavar="URL_OR_FILE")
+def import_feed(source: str) -> None:
+    """Import an RSS or Atom feed: screen every item, file candidates as unverified media reports.
+
+    Items already on record (same link) are skipped, so running it again files nothing twice.
+    """
+    app = _app()
+    try:
+        with click.progressbar(length=0, label="Screening items", file=sys.stderr) as bar:
+
+            def walk(entries: Iterator[feeds.Item]) -> Iterator[feeds.Item]:
+                items = list(entries)
+                bar.length = len(items)
+                for item in items:
+                    yield item
+                    bar.update(1)
+
+            outcome = feeds.import_feed(app, source, progress=walk)
+    except feeds.FeedError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"{outcome.total} items: {outcome.imported} imported, {outcome.already} already imported, "
+        f"{outcome.dropped} not about domestic violence, {outcome.failed} failed."
+    )
+    for problem in outcome.problems:
+        click.echo(f"  {problem}", err=True)
+    if outcome.failed:
+        sys.exit(1)
+
+
+@main.command("screen")
+def screen_command() -> None:
+    """Screen text from standard input; print the result as JSON (candidate, language, signals)."""
+    text = sys.stdin.read()
+    found = screening.screen(text)
+    result = {
+        **found.as_dict(),
+        "provisional_level": scoring.provisional_level_from_signals(found.kinds).value,
+    }
+    click.echo(json.dumps(result, ensure_ascii=False, indent=2))
 
 
 @main.group("keys")

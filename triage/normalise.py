@@ -104,8 +104,13 @@ def url(value: str) -> str:
         value = "//" + value.removeprefix("//")
     parts = urlsplit(value)
     host = (parts.hostname or "").lower().removeprefix("www.")
-    if parts.port and parts.port not in (80, 443):
-        host = f"{host}:{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:  # not a number: keep what was typed, so equal input still matches
+        port = None
+        host = parts.netloc.lower().removeprefix("www.")
+    if port and port not in (80, 443):
+        host = f"{host}:{port}"
     path = re.sub(r"/+$", "", parts.path) or ""
     query = sorted(
         (k, v)

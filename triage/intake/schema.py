@@ -75,6 +75,10 @@ CodeText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40
 
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 (reading it validates it)
+    except ValueError:
+        raise ValueError("has an invalid port number") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// address")
     if any(c.isspace() for c in value):
