@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import click
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from . import audit, audit_export, create_app, db, demo, keys, scoring, screening, users
+from . import audit, audit_export, create_app, db, demo, keys, retention, scoring, screening, users
 from .config import ConfigError, Settings, from_environment
 from .crypto import CryptoError, Keyring
 from .errors import DomainError
@@ -195,6 +196,40 @@ def screen_command() -> None:
         "provisional_level": scoring.provisional_level_from_signals(found.kinds).value,
     }
     click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+@main.command("purge")
+@click.option("--case", "case_code", help="Erase one closed case now (an erasure request).")
+@click.option(
+    "--older-than-days",
+    type=click.IntRange(min=0),
+    help="Retention period [default: TRIAGE_RETENTION_DAYS].",
+)
+@click.option("--dry-run", is_flag=True, help="Only say what would be purged.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def purge_command(
+    case_code: str | None, older_than_days: int | None, dry_run: bool, yes: bool
+) -> None:
+    """Crypto-shred closed cases: destroy their data keys so their sealed data is gone for good."""
+    app = _app()
+    settings = app.extensions["triage.settings"]
+    days = settings.retention_days if older_than_days is None else older_than_days
+    with _transaction(app) as session:
+        if case_code:
+            cases, reason = [retention.find_case(session, case_code)], "erasure_request"
+        else:
+            cases, reason = retention.due(session, older_than=timedelta(days=days)), "retention"
+        codes = ", ".join(c.code for c in cases) or "none"
+        click.echo(f"Cases to purge ({reason}): {codes}")
+        if dry_run or not cases:
+            return
+        if not yes and not click.confirm(
+            "Destroy their keys? This cannot be undone", default=False
+        ):
+            raise click.ClickException("Nothing was purged.")
+        done = retention.purge(session, cases, actor=audit.SYSTEM_ACTOR, reason=reason)
+    retention.vacuum_keys(db.engine_of(app))
+    click.echo(f"Purged {done.records} sealed records in {done.cases} cases.")
 
 
 @main.group("keys")

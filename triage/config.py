@@ -69,6 +69,8 @@ class Settings:
     api_max_body_bytes: int = 1024 * 1024
     #: Requests per API token (Flask-Limiter syntax).
     api_rate_limit: str = "120 per minute"
+    #: Days a closed case keeps its sealed data before `triage purge` destroys its keys.
+    retention_days: int = 1825
     #: Log level for the ``triage`` logger.
     log_level: str = "INFO"
     default_locale: str = "en"

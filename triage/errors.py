@@ -46,6 +46,16 @@ class InvalidInput(DomainError):
     title = "The input is not valid"
 
 
+class Erased(DomainError):
+    """The record's data key was destroyed (retention or erasure): its content is gone for good.
+
+    The message names table and id only; the page says what happened without either.
+    """
+
+    status = HTTPStatus.GONE
+    title = "This record's content was erased"
+
+
 class Conflict(DomainError):
     status = HTTPStatus.CONFLICT
     title = "Someone else changed this in the meantime"
@@ -67,6 +77,13 @@ def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> tuple[Response | str, int]:
         db.rollback_request()
+        if isinstance(exc, Erased):
+            return _render(
+                int(exc.status),
+                exc.title,
+                "Its keys were destroyed under the retention rules or an erasure request; "
+                "the audit log records when and by whom.",
+            )
         return _render(int(exc.status), exc.title, exc.message)
 
     @app.errorhandler(SealIntegrityError)

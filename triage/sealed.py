@@ -24,10 +24,11 @@ from .crypto import (
     WrappedKey,
     load_keyring,
 )
+from .errors import Erased
 from .models import DataKey, SealedMixin, new_id
 
 
-class PayloadShredded(LookupError):
+class PayloadShredded(Erased):
     """The record's data key was deleted (erasure or retention): its payload is gone for good."""
 
 

@@ -1,0 +1,102 @@
+"""Retention and erasure by crypto-shredding: a closed case's data keys are destroyed, so every
+sealed payload and attachment of the case becomes unreadable for ever, while the plain counting
+columns (source kind, region, dates, levels, outcome) stay for statistics.
+
+Purging is refused for open cases. Each destroyed key is an audit event (``record.purged``).
+On PostgreSQL the old row versions of ``data_key`` linger until vacuumed, so ``vacuum_keys``
+runs ``VACUUM`` on the table after the purge commits; on SQLite ``secure_delete`` and full
+auto-vacuum overwrite the freed bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
+
+from . import audit, sealed
+from .db import Base
+from .errors import Conflict, NotFound
+from .models import Case, SealedMixin, utcnow
+from .vocab import CaseStatus
+
+
+@dataclass(frozen=True)
+class Purged:
+    cases: int
+    records: int
+
+
+def _sealed_tables() -> list[type[SealedMixin]]:
+    """Every mapped table with a sealed payload and a ``case_id`` (reports, assessments, …)."""
+    found = []
+    for mapper in Base.registry.mappers:
+        cls = mapper.class_
+        if issubclass(cls, SealedMixin) and "case_id" in mapper.columns:
+            found.append(cls)
+    return sorted(found, key=lambda c: c.__tablename__)
+
+
+def due(session: Session, *, older_than: timedelta, now: datetime | None = None) -> list[Case]:
+    """Closed cases whose retention period has passed and that still hold a data key."""
+    cutoff = (now or utcnow()) - older_than
+    cases = session.scalars(
+        select(Case)
+        .where(Case.status == CaseStatus.CLOSED.value, Case.closed_at < cutoff)
+        .order_by(Case.closed_at)
+    ).all()
+    return [c for c in cases if _records(session, c)]
+
+
+def _records(session: Session, case: Case) -> list[SealedMixin]:
+    records: list[SealedMixin] = []
+    for cls in _sealed_tables():
+        column = getattr(cls, "case_id")  # noqa: B009 (checked to exist above)
+        records.extend(
+            session.scalars(
+                select(cls).where(column == case.id, cls.data_key_id.is_not(None))
+            ).all()
+        )
+    return records
+
+
+def purge_case(session: Session, case: Case, *, actor: str, reason: str) -> int:
+    """Shred every sealed record of a closed case; returns how many keys were destroyed."""
+    if case.status != CaseStatus.CLOSED.value:
+        raise Conflict(f"Case {case.code} is open: close it before its data is erased.")
+    records = _records(session, case)
+    for record in records:
+        audit.append(
+            session,
+            actor=actor,
+            action="record.purged",
+            object_type=record.__tablename__,
+            object_id=record.id,
+            details={"case_id": case.id, "reason": reason},
+        )
+        sealed.shred(session, record)
+    session.flush()
+    return len(records)
+
+
+def purge(session: Session, cases: list[Case], *, actor: str, reason: str) -> Purged:
+    return Purged(
+        len(cases), sum(purge_case(session, c, actor=actor, reason=reason) for c in cases)
+    )
+
+
+def find_case(session: Session, code: str) -> Case:
+    case = session.scalar(select(Case).where(Case.code == code.strip().upper()))
+    if case is None:
+        raise NotFound(f"There is no case {code}.")
+    return case
+
+
+def vacuum_keys(engine: Engine) -> None:
+    """Make PostgreSQL drop the dead row versions that still hold destroyed keys."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM data_key"))
