@@ -150,12 +150,9 @@ def provisional_level(signals: Iterable[Signal | str]) -> str:
     children, repeated violence or stalking ``medium``; anything else ``standard``. Accepts
     ``Signal`` values or bare kinds, so a stored ``as_dict()`` can be re-levelled.
     """
-    kinds = {s if isinstance(s, str) else s.kind for s in signals}
-    if kinds & HIGH_KINDS:
-        return "high"
-    if kinds & MEDIUM_KINDS:
-        return "medium"
-    return "standard"
+    from .scoring import provisional_level_from_signals  # the one place the rule lives
+
+    return provisional_level_from_signals(s if isinstance(s, str) else s.kind for s in signals).value
 
 
 # -- normal forms --------------------------------------------------------------------------------

@@ -88,7 +88,10 @@ def _audit_verify(client: FlaskClient, auth: AuthActions, accounts: dict[Role, A
 
 def _audit_export(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
     auth.login_as(accounts[Role.AUDITOR])
-    response = _post(client, auth, "/audit/export", "/audit/", {"fmt": "jsonl"})
+    token = auth.csrf_token("/audit/")
+    response = client.post(
+        "/audit/export", data={"export-csrf_token": token, "export-fmt": "jsonl"}
+    )
     response.get_data()  # stream it all
     return response
 

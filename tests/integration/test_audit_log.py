@@ -350,7 +350,7 @@ def test_auditor_filters_pages_verifies_and_exports(
 
     key = client.get("/audit/public-key.pem")
     assert key.data.startswith(b"-----BEGIN PUBLIC KEY-----")
-    download = client.post("/audit/export", data={"csrf_token": token, "fmt": "csv"})
+    download = client.post("/audit/export", data={"export-csrf_token": token, "export-fmt": "csv"})
     assert download.status_code == 200
     assert download.mimetype == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(download.get_data()))
@@ -393,7 +393,8 @@ def test_a_bad_export_range_in_the_browser_gets_a_message(client, accounts, auth
     auth.login_as(accounts[Role.AUDITOR])
     token = auth.csrf_token("/audit/")
     response = client.post(
-        "/audit/export", data={"csrf_token": token, "fmt": "jsonl", "from_seq": "9999"}
+        "/audit/export",
+        data={"export-csrf_token": token, "export-fmt": "jsonl", "export-from_seq": "9999"},
     )
     assert response.status_code == 400
     assert "no events in that range" in response.get_data(as_text=True)

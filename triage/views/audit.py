@@ -100,7 +100,7 @@ def index() -> tuple[str, int] | str:
         roles=_roles(events),
         next_before=events[-1].seq if more and events else None,
         args=args,
-        export_form=ExportForm(),
+        export_form=ExportForm(prefix="export"),
         verify_form=VerifyExportForm(),
         key_id=audit_export.public_key_id(_ring().public_key_pem()),
     ), status
@@ -118,7 +118,7 @@ def verify() -> str:
 @bp.route("/export", methods=["POST"])
 @requires(Permission.AUDIT_EXPORT)
 def export() -> Response | tuple[str, int]:
-    form = ExportForm()
+    form = ExportForm(prefix="export")
     if not form.validate_on_submit():
         return render_template("audit/export_error.html", form=form, message=""), 400
     try:
