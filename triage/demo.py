@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from . import normalise, users
 from .models import Report, User
 from .reports import IndexValue, file_report
+from .review.demo import triage_demo_cases
 from .vocab import Region, Role, SourceKind, Verification
 
 DEMO_ACCOUNTS: tuple[tuple[str, Role, Region | None], ...] = (
@@ -144,4 +145,5 @@ def ensure_reports(session: Session, caseworker_id: int) -> int:
             IndexValue("phone", normalise.phone("+7 701 555 0101")),
         ],
     )
+    triage_demo_cases(session)
     return 3

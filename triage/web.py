@@ -125,7 +125,7 @@ def _template_helpers() -> dict[str, Any]:
 
 def register_blueprints(app: Flask) -> None:
     from .auth import public
-    from .views import account, admin, home, intake
+    from .views import account, admin, home, intake, review
     from .views import audit as audit_views
 
     app.view_functions["static"] = public(app.view_functions["static"])
@@ -133,4 +133,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(account.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(audit_views.bp)
+    app.register_blueprint(review.bp)
     app.register_blueprint(intake.bp)

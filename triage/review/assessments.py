@@ -1,0 +1,197 @@
+"""Risk assessments: the checklist scored, the level put in force with its deadline, and the
+professional-judgement override — a lowering of *high* waits for another supervisor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import audit, scoring, sealed
+from ..models import Assessment, Case, OverrideStatus, User, new_id
+from ..scoring import Checklist
+from ..vocab import RiskLevel, Role
+from .cases import (
+    check_version,
+    clean_text,
+    flush_edit,
+    get_case,
+    require_open,
+    scope_clause,
+    set_level,
+    utcnow,
+)
+from .claims import require_claim
+from .errors import (
+    ApproverNotSupervisor,
+    AssessmentNotFound,
+    InvalidAssessment,
+    NotAwaitingApproval,
+    ReasonRequired,
+    SelfApprovalRefused,
+)
+from .rules import ReviewRules
+
+
+def current_checklist() -> Checklist:
+    """The newest checklist version shipped: new assessments are scored with it."""
+    return scoring.load_checklist(max(scoring.available_versions()))
+
+
+def record_assessment(
+    session: Session,
+    user: User,
+    ref: str,
+    *,
+    version: int | None,
+    answers: scoring.Answers,
+    level: str | None = None,
+    reason: str | None = None,
+    checklist: Checklist | None = None,
+    now: datetime | None = None,
+    rules: ReviewRules | None = None,
+) -> Assessment:
+    """Score ``answers`` and put the level in force on the case (a re-assessment replaces the
+    previous one). ``level`` other than the computed one is an override and needs ``reason``;
+    lowering *high* keeps the case high until a supervisor other than the assessor approves."""
+    now = now or utcnow()
+    rules = rules or ReviewRules()
+    checklist = checklist or current_checklist()
+    found = get_case(session, user, ref)
+    require_open(found)
+    check_version(found, version)
+    require_claim(session, user, found, now=now, rules=rules)
+    try:
+        result = scoring.score(checklist, answers)
+        override = scoring.apply_override(result, level or result.level, reason, by_role=user.role)
+    except scoring.OverrideReasonRequired:
+        raise ReasonRequired(
+            "Changing the computed level is professional judgement: write down the reason."
+        ) from None
+    except scoring.ScoringError as exc:
+        raise InvalidAssessment(str(exc)) from None
+
+    for earlier in session.scalars(
+        select(Assessment).where(
+            Assessment.case_id == found.id,
+            Assessment.override_status == OverrideStatus.PENDING.value,
+        )
+    ):
+        earlier.override_status = OverrideStatus.SUPERSEDED.value
+
+    assessment = Assessment(
+        id=new_id(),
+        case_id=found.id,
+        checklist_version=result.version,
+        score=result.total,
+        unknown_count=result.unknown_count,
+        computed_level=result.level.value,
+        level=override.level.value,
+        overridden=override.changed,
+        assessed_by=user.id,
+        assessed_at=now,
+        override_status=OverrideStatus.PENDING.value if override.needs_supervisor else None,
+        payload_version=1,
+    )
+    session.add(assessment)
+    items = {i.number: i.code for i in checklist.items}
+    sealed.seal(
+        session,
+        assessment,
+        {
+            "answers": {items[n]: a.value for n, a in result.answers},
+            "forced_by": list(result.forced_by),
+            "override_reason": override.reason,
+        },
+    )
+    in_force = result.level if override.needs_supervisor else override.level
+    set_level(found, in_force, rules, provisional=False)
+    found.risk_score = result.total
+    flush_edit(session)
+    audit.append(
+        session,
+        actor=str(user.id),
+        action="assessment.recorded",
+        object_type="case",
+        object_id=found.id,
+        details={
+            "assessment_id": assessment.id,
+            "checklist_version": result.version,
+            "score": result.total,
+            "unknown": result.unknown_count,
+            "computed_level": result.level.value,
+            "level": override.level.value,
+            "in_force": in_force.value,
+            "override_pending": override.needs_supervisor,
+        },
+    )
+    return assessment
+
+
+def pending_overrides(session: Session, supervisor: User) -> Sequence[tuple[Assessment, Case]]:
+    """Lowerings of a high level in the supervisor's scope that wait for a decision."""
+    rows = session.execute(
+        select(Assessment, Case)
+        .join(Case, Case.id == Assessment.case_id)
+        .where(Assessment.override_status == OverrideStatus.PENDING.value, scope_clause(supervisor))
+        .order_by(Assessment.assessed_at)
+    ).all()
+    return [(a, c) for a, c in rows]
+
+
+def _pending(session: Session, supervisor: User, assessment_id: str) -> tuple[Assessment, Case]:
+    assessment = session.get(Assessment, assessment_id)
+    if assessment is None:
+        raise AssessmentNotFound()
+    found = get_case(session, supervisor, assessment.case_id)  # scope
+    if assessment.override_status != OverrideStatus.PENDING.value:
+        raise NotAwaitingApproval("This lowering of the level no longer waits for a decision.")
+    if supervisor.role != Role.SUPERVISOR.value:
+        raise ApproverNotSupervisor()
+    if assessment.assessed_by == supervisor.id:
+        raise SelfApprovalRefused("Another supervisor must approve your own lowering of a level.")
+    return assessment, found
+
+
+def decide_override(
+    session: Session,
+    supervisor: User,
+    assessment_id: str,
+    *,
+    approve: bool,
+    reason: str | None = None,
+    now: datetime | None = None,
+    rules: ReviewRules | None = None,
+) -> Assessment:
+    """Approve (the lower level takes force) or reject (the case stays high, with a reason)."""
+    now = now or utcnow()
+    rules = rules or ReviewRules()
+    assessment, found = _pending(session, supervisor, assessment_id)
+    written = clean_text(reason, "reason", required=not approve)
+    assessment.override_decided_by = supervisor.id
+    assessment.override_decided_at = now
+    if approve:
+        assessment.override_status = OverrideStatus.APPROVED.value
+        if found.status == "open":
+            set_level(found, RiskLevel(assessment.level), rules, provisional=False)
+    else:
+        assessment.override_status = OverrideStatus.REJECTED.value
+        payload = sealed.open_payload(
+            session, assessment, actor=str(supervisor.id), purpose="assessment.override_decision"
+        )
+        sealed.seal(session, assessment, {**payload, "rejection_reason": written})
+    flush_edit(session)
+    audit.append(
+        session,
+        actor=str(supervisor.id),
+        action="assessment.override_approved" if approve else "assessment.override_rejected",
+        object_type="case",
+        object_id=found.id,
+        details={"assessment_id": assessment.id, "level": assessment.level},
+    )
+    return assessment
+
+
+__all__ = ["current_checklist", "decide_override", "pending_overrides", "record_assessment"]

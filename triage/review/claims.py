@@ -1,0 +1,254 @@
+"""Claims: a reviewer holds a case exclusively while working on it, and the hold expires after a
+while without activity.
+
+Every change of holder is a compare-and-set ``UPDATE … WHERE claimed_by IS NULL OR the claim
+expired`` whose row count says whether it won, so two reviewers never hold one case. On
+PostgreSQL "take the next case" first locks its candidate with ``FOR UPDATE SKIP LOCKED``, so
+concurrent reviewers are handed different cases instead of queueing on the same one; on SQLite
+every transaction already holds the write lock from ``BEGIN IMMEDIATE``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from .. import audit
+from ..models import Case, User
+from ..permissions import in_scope
+from ..vocab import CaseStatus, Role
+from .cases import (
+    get_case,
+    holder_is_active,
+    priority_order,
+    require_open,
+    rowcount,
+    scope_clause,
+    utcnow,
+)
+from .errors import ClaimConflict, ClaimRequired, InvalidReassignment
+from .rules import ReviewRules
+
+#: How many candidates take-next tries before it gives up (each lost race skips one case).
+_TAKE_ATTEMPTS = 5
+
+
+def _free(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        Case.claimed_by.is_(None), Case.claim_expires_at.is_(None), Case.claim_expires_at < now
+    )
+
+
+def _set_holder(
+    session: Session,
+    case_id: str,
+    user_id: int,
+    now: datetime,
+    rules: ReviewRules,
+    *,
+    mine_ok: bool,
+) -> bool:
+    """Compare-and-set: make ``user_id`` the holder if the case is open and free (or, with
+    ``mine_ok``, already theirs). Returns whether it won."""
+    free = _free(now)
+    condition = or_(free, Case.claimed_by == user_id) if mine_ok else free
+    result = session.execute(
+        update(Case)
+        .where(Case.id == case_id, Case.status == CaseStatus.OPEN.value, condition)
+        .values(claimed_by=user_id, claim_expires_at=now + rules.claim_for)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result) == 1
+
+
+def _audit_claim(session: Session, user: User, case_: Case, previous: int | None, via: str) -> None:
+    details: dict[str, str | int | bool | None] = {"via": via}
+    if previous is not None and previous != user.id:
+        details["took_over_expired_claim_of"] = previous
+    audit.append(
+        session,
+        actor=str(user.id),
+        action="case.claimed",
+        object_type="case",
+        object_id=case_.id,
+        details=details,
+    )
+
+
+def claim(
+    session: Session,
+    user: User,
+    ref: str,
+    *,
+    now: datetime | None = None,
+    rules: ReviewRules | None = None,
+) -> Case:
+    """Claim a case in the user's scope; ``ClaimConflict`` while someone else holds it."""
+    now = now or utcnow()
+    rules = rules or ReviewRules()
+    found = get_case(session, user, ref)
+    require_open(found)
+    previous = found.claimed_by
+    already_mine = previous == user.id
+    if not _set_holder(session, found.id, user.id, now, rules, mine_ok=True):
+        session.refresh(found)
+        require_open(found)
+        raise ClaimConflict("Another reviewer holds this case. Try again after they release it.")
+    session.refresh(found)
+    if not already_mine:
+        _audit_claim(session, user, found, previous, "claim")
+    return found
+
+
+def take_next(
+    session: Session,
+    user: User,
+    *,
+    now: datetime | None = None,
+    rules: ReviewRules | None = None,
+) -> Case | None:
+    """Claim the most urgent open case in the user's scope that nobody holds; ``None`` if none.
+
+    The candidate query and the compare-and-set run in the caller's transaction; a candidate
+    lost to a concurrent reviewer is skipped and the next one tried.
+    """
+    now = now or utcnow()
+    rules = rules or ReviewRules()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    tried: list[str] = []
+    for _ in range(_TAKE_ATTEMPTS):
+        query = (
+            select(Case.id, Case.claimed_by)
+            .where(scope_clause(user), Case.status == CaseStatus.OPEN.value, _free(now))
+            .order_by(*priority_order(), Case.id)
+            .limit(1)
+        )
+        if tried:
+            query = query.where(Case.id.not_in(tried))
+        if postgres:
+            query = query.with_for_update(skip_locked=True)
+        row = session.execute(query).first()
+        if row is None:
+            return None
+        case_id, previous = row
+        if _set_holder(session, case_id, user.id, now, rules, mine_ok=False):
+            found = session.get(Case, case_id, populate_existing=True)
+            assert found is not None
+            _audit_claim(session, user, found, previous, "take_next")
+            return found
+        tried.append(case_id)
+    return None
+
+
+def release(session: Session, user: User, ref: str, *, now: datetime | None = None) -> Case:
+    """Give up one's own claim."""
+    now = now or utcnow()
+    found = get_case(session, user, ref)
+    result = session.execute(
+        update(Case)
+        .where(Case.id == found.id, Case.claimed_by == user.id)
+        .values(claimed_by=None, claim_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ClaimConflict("You do not hold this case.")
+    session.refresh(found)
+    audit.append(
+        session,
+        actor=str(user.id),
+        action="case.released",
+        object_type="case",
+        object_id=found.id,
+        details={"reason": "released"},
+    )
+    return found
+
+
+def reassign(
+    session: Session,
+    supervisor: User,
+    ref: str,
+    to_user_id: int | None,
+    *,
+    now: datetime | None = None,
+    rules: ReviewRules | None = None,
+) -> Case:
+    """A supervisor hands a case to another reviewer, or frees it (``to_user_id`` ``None``).
+
+    The new holder must be an active reviewer or supervisor whose scope covers the case.
+    """
+    now = now or utcnow()
+    rules = rules or ReviewRules()
+    found = get_case(session, supervisor, ref)
+    require_open(found)
+    target: User | None = None
+    if to_user_id is not None:
+        target = session.get(User, to_user_id)
+        if (
+            target is None
+            or not target.active
+            or target.role not in (Role.REVIEWER.value, Role.SUPERVISOR.value)
+            or not in_scope(target.region, found.region)
+        ):
+            raise InvalidReassignment(
+                "Choose an active reviewer or supervisor whose region covers this case."
+            )
+    previous = found.claimed_by if holder_is_active(found, now) else None
+    session.execute(
+        update(Case)
+        .where(Case.id == found.id)
+        .values(
+            claimed_by=target.id if target else None,
+            claim_expires_at=(now + rules.claim_for) if target else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(found)
+    audit.append(
+        session,
+        actor=str(supervisor.id),
+        action="case.reassigned",
+        object_type="case",
+        object_id=found.id,
+        details={"from_user": previous, "to_user": target.id if target else None},
+    )
+    return found
+
+
+def require_claim(
+    session: Session,
+    user: User,
+    case_: Case,
+    *,
+    now: datetime | None = None,
+    rules: ReviewRules | None = None,
+) -> None:
+    """Work on a case needs the user's claim on it; the work renews the claim.
+
+    A claim past its expiry that nobody else took is still the user's: it is renewed. The
+    renewal is itself a compare-and-set, so a reviewer who just took the case over wins.
+    """
+    now = now or utcnow()
+    rules = rules or ReviewRules()
+    result = session.execute(
+        update(Case)
+        .where(and_(Case.id == case_.id, Case.claimed_by == user.id))
+        .values(claim_expires_at=now + rules.claim_for)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ClaimRequired("Claim this case before working on it.")
+    # Keep the loaded object in step without a version bump: claims are not edits.
+    session.refresh(case_, attribute_names=["claimed_by", "claim_expires_at"])
+
+
+def holder_of(session: Session, case_: Case, now: datetime | None = None) -> User | None:
+    now = now or utcnow()
+    if not holder_is_active(case_, now):
+        return None
+    return session.get(User, case_.claimed_by)
+
+
+__all__ = ["claim", "holder_of", "reassign", "release", "require_claim", "take_next"]
