@@ -177,6 +177,11 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
 
+def _login_key() -> str:
+    """Guesses are limited per account too: spreading them over addresses does not help."""
+    return "login:" + str(request.form.get("username", "")).strip().lower()[:64]
+
+
 def _safe_next(target: str | None) -> str | None:
     r"""Only same-site paths: never an open redirect.
 
@@ -231,6 +236,11 @@ def authenticate(username: str, password: str) -> User | None:
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @limiter.limit(lambda: current_app.config["TRIAGE_LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["TRIAGE_LOGIN_RATE_LIMIT"],
+    key_func=lambda: _login_key(),
+    methods=["POST"],
+)
 def login() -> WerkzeugResponse | tuple[str, int] | str:
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))

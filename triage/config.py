@@ -58,6 +58,9 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
+    #: How many reverse proxies in front of triage set X-Forwarded-For/-Proto/-Host (0: none).
+    #: Set it behind a proxy, or every client looks like the proxy to the rate limits.
+    trusted_proxies: int = 0
     #: Flask-Limiter storage: ``memory://`` for one process, ``redis://…`` for several.
     ratelimit_storage_url: str = "memory://"
     login_rate_limit: str = "10 per minute"

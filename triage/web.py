@@ -11,6 +11,7 @@ from flask import Flask, Response, current_app, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import db
 from .auth import make_hasher
@@ -56,6 +57,13 @@ def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
     app.extensions["triage.hasher"] = hasher
     logging.getLogger("triage").setLevel(settings.log_level.upper())
 
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+        )
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(
@@ -125,7 +133,7 @@ def _template_helpers() -> dict[str, Any]:
 
 def register_blueprints(app: Flask) -> None:
     from .auth import public
-    from .views import account, admin, home, intake, review
+    from .views import account, admin, api, api_clients, home, intake, review
     from .views import audit as audit_views
 
     app.view_functions["static"] = public(app.view_functions["static"])
@@ -135,3 +143,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(intake.bp)
+    # Bearer tokens, not cookies, authenticate the API: CSRF cannot ride on them.
+    csrf.exempt(api.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(api_clients.bp)

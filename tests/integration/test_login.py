@@ -254,6 +254,37 @@ def test_login_posts_are_rate_limited(limited_app):
     assert audit_events(limited_app, "auth.login") == []
 
 
+def test_guesses_at_one_account_are_limited_across_addresses(limited_app):
+    account = make_user(limited_app, "spread.user", Role.REVIEWER, Region.ABAI)
+    for n in range(3):
+        client = limited_app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"10.0.0.{n + 1}"
+        assert post_login(client, account.username, WRONG_PASSWORD).status_code == 401
+    fresh = limited_app.test_client()
+    fresh.environ_base["REMOTE_ADDR"] = "10.0.0.99"
+    assert post_login(fresh, account.username, PASSWORD).status_code == 429
+    other = make_user(limited_app, "other.user", Role.REVIEWER, Region.ABAI)
+    assert post_login(fresh, other.username, PASSWORD).status_code == 302
+
+
+def test_behind_a_trusted_proxy_the_client_address_counts(settings: Settings):
+    application = create_app(
+        settings.with_overrides({"login_rate_limit": "2 per minute", "trusted_proxies": 1})
+    )
+    try:
+        make_user(application, "proxied.a", Role.REVIEWER, Region.ABAI)
+        make_user(application, "proxied.b", Role.REVIEWER, Region.ABAI)
+        client = application.test_client()
+        for name in ("proxied.a", "proxied.b"):
+            client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.7"
+            assert post_login(client, name, WRONG_PASSWORD).status_code == 401
+        # Same proxy, another client behind it: not blocked by the first client's failures.
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.8"
+        assert post_login(client, "proxied.a", PASSWORD).status_code == 302
+    finally:
+        db.engine_of(application).dispose()
+
+
 # -- sessions end when the account changes -----------------------------------------------------
 
 
