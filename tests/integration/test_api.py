@@ -1,0 +1,517 @@
+"""A media-monitoring service posts reports through the JSON intake API: each source kind filed,
+sealed and audited; retries made safe by the Idempotency-Key; every refusal a problem document
+with the right status; tokens scoped, revocable, rate-limited; nothing half-saved."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from copy import deepcopy
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from tests.conftest import Account, AuthActions
+from triage import audit, create_app, db, sealed
+from triage.config import Settings
+from triage.intake import api_clients
+from triage.models import ApiClient, Case, IdempotencyKey, Report
+from triage.views import api as api_view
+from triage.vocab import Role
+
+URL = "/api/v1/reports"
+PROBLEM = "application/problem+json"
+YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
+
+DIRECT: dict[str, Any] = {
+    "source_kind": "direct",
+    "region": "karaganda",
+    "reporter": "neighbour",
+    "victim": {"name": "Салтанат Жұмабекова", "birth_date": "1988-03-14", "phone": "+77051234567"},
+    "aggressor": {"name": "Ерлан Жұмабеков", "age": 41},
+    "relationship": "spouse",
+    "categories": ["battery", "threat"],
+    "occurred_on": YESTERDAY,
+    "narrative": "Соседка слышала крики; муж бил её и угрожал ножом.",
+}
+MEDIA: dict[str, Any] = {
+    "source_kind": "media",
+    "region": "almaty",
+    "outlet": "Tengrinews",
+    "url": "https://tengrinews.example/kazakhstan/news/12345",
+    "published_on": YESTERDAY,
+    "language": "ru",
+    "headline": "Муж избил жену в Алматы",
+    "text": "Мужчина избил свою жену и угрожал ей ножом на глазах у детей. Айгерим Сапарова "
+    "госпитализирована.",
+}
+ONLINE: dict[str, Any] = {
+    "source_kind": "online",
+    "platform": "telegram",
+    "post_url": "https://t.me/example_channel/4242",
+    "author_handle": "@neighbour_kz",
+    "captured_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+    "captured_text": "Сосед опять бьёт жену, вчера она выбежала в крови. Зовут Динара Оспанова.",
+}
+BODIES = {"direct": DIRECT, "media": MEDIA, "online": ONLINE}
+#: A phrase of each body that must never appear outside the sealed payload.
+SECRETS = {"direct": "Салтанат", "media": "Айгерим Сапарова", "online": "Динара Оспанова"}
+
+
+@dataclass
+class Api:
+    """A machine client's view of the app: tokens, and requests with one."""
+
+    app: Flask
+    client: FlaskClient
+
+    def token(
+        self, scopes: tuple[str, ...] = ("direct", "media", "online"), name: str = "M"
+    ) -> str:
+        with self.app.app_context(), db.transaction(self.app) as session:
+            _, token = api_clients.create_client(session, name=name, scopes=scopes, actor="system")
+        return token
+
+    def post(
+        self,
+        body: Any,
+        token: str | None,
+        *,
+        key: str | None = None,
+        raw: bytes | str | None = None,
+        content_type: str = "application/json",
+        **kwargs: Any,
+    ) -> Any:
+        headers = dict(kwargs.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        data = raw if raw is not None else json.dumps(body, ensure_ascii=False)
+        return self.client.post(
+            URL, data=data, headers=headers, content_type=content_type, **kwargs
+        )
+
+    def get(self, path: str, token: str) -> Any:
+        return self.client.get(path, headers={"Authorization": f"Bearer {token}"})
+
+    def count(self, model: Any) -> int:
+        with self.app.app_context(), db.read_only(self.app) as session:
+            return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+    def events(self, action: str | None = None) -> list[dict[str, Any]]:
+        with self.app.app_context(), db.read_only(self.app) as session:
+            events = list(audit.iter_events(session))
+        return [e for e in events if action is None or e["action"] == action]
+
+    def stored(self) -> dict[str, int]:
+        return {
+            "reports": self.count(Report),
+            "cases": self.count(Case),
+            "keys": self.count(IdempotencyKey),
+        }
+
+
+@pytest.fixture
+def api(app: Flask, client: FlaskClient) -> Api:
+    return Api(app, client)
+
+
+def assert_problem(response: Any, status: int, type_suffix: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    body: dict[str, Any] = response.get_json(force=True)
+    assert body["status"] == status and body["title"] and "detail" in body
+    if type_suffix:
+        assert body["type"] == f"urn:triage:problem:{type_suffix}"
+    return body
+
+
+# -- filing each source kind -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["direct", "media", "online"])
+def test_each_source_kind_is_filed_sealed_and_audited(api: Api, kind: str) -> None:
+    token = api.token()
+    response = api.post(BODIES[kind], token)
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body = response.get_json()
+    assert set(body) == {
+        "id",
+        "case",
+        "source_kind",
+        "status",
+        "verification",
+        "provisional_level",
+        "signals",
+        "probable_matches",
+        "received_at",
+    }
+    assert body["source_kind"] == kind and body["verification"] == "unverified"
+    assert body["case"].startswith("C-") and body["probable_matches"] == []
+    assert response.headers["Location"] == f"/api/v1/reports/{body['id']}"
+    text = response.get_data(as_text=True)
+    assert SECRETS[kind] not in text
+    if kind != "direct":
+        assert "violence" in body["signals"] and body["provisional_level"] in ("medium", "high")
+
+    with api.app.app_context(), db.transaction(api.app) as session:
+        report = session.get(Report, body["id"])
+        assert report is not None and report.source_kind == kind
+        client = session.scalars(select(ApiClient)).one()
+        assert report.api_client_id == client.id and client.last_used_at is not None
+        assert SECRETS[kind].encode() not in (report.payload or b"")
+        payload = sealed.open_payload(session, report, actor="system", purpose="test")
+    original = BODIES[kind]
+    sealed_text = payload.get("narrative") or payload.get("text") or payload.get("captured_text")
+    assert sealed_text == (
+        original.get("narrative") or original.get("text") or original.get("captured_text")
+    )
+
+    actor = f"api:{client.id}"
+    filed = api.events("report.filed")
+    assert [(e["actor"], e["object_id"]) for e in filed] == [(actor, body["id"])]
+    assert filed[0]["details"]["source_kind"] == kind
+    assert [e["actor"] for e in api.events("case.opened")] == [actor]
+    everything = json.dumps(api.events(), ensure_ascii=False)
+    assert SECRETS[kind] not in everything and token not in everything
+
+    again = api.get(response.headers["Location"], token)
+    assert again.status_code == 200 and again.get_json() == body
+
+
+def test_html_and_script_in_text_are_stored_as_text_and_returned_nowhere(api: Api) -> None:
+    token = api.token()
+    script = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    body = {**MEDIA, "headline": f"Муж избил жену {script}", "text": f"{MEDIA['text']} {script}"}
+    response = api.post(body, token)
+    assert response.status_code == 201
+    assert "<script" not in response.get_data(as_text=True)
+    status = api.get(response.headers["Location"], token)
+    assert "<script" not in status.get_data(as_text=True)
+    with api.app.app_context(), db.transaction(api.app) as session:
+        report = session.get(Report, response.get_json()["id"])
+        assert report is not None and b"<script" not in (report.payload or b"")
+        payload = sealed.open_payload(session, report, actor="system", purpose="test")
+    assert payload["text"].endswith(script) and payload["headline"].endswith(script)
+
+
+def test_probable_matches_do_not_stop_the_api(api: Api) -> None:
+    token = api.token(("direct",))
+    first = api.post(DIRECT, token).get_json()
+    second_body = {**DIRECT, "narrative": "Снова: муж угрожал ей по телефону."}
+    response = api.post(second_body, token)
+    assert response.status_code == 201
+    second = response.get_json()
+    assert second["case"] != first["case"]
+    assert second["probable_matches"] == [first["case"]]
+    assert api.count(Report) == 2 and api.count(Case) == 2
+
+
+def test_a_source_url_already_reported_is_a_conflict_naming_the_first(api: Api) -> None:
+    token = api.token(("media",))
+    first = api.post(MEDIA, token).get_json()
+    before = api.stored()
+    url = "http://www.TENGRINEWS.example/kazakhstan/news/12345/?utm_source=feed"
+    again = {**MEDIA, "url": url, "outlet": "X"}
+    body = assert_problem(api.post(again, token), 409, "duplicate-source")
+    assert body["report_id"] == first["id"] and body["case"] == first["case"]
+    assert api.stored() == before
+
+
+# -- idempotency -------------------------------------------------------------------------------
+
+
+def test_a_retry_with_the_same_key_returns_the_first_report_and_files_nothing(api: Api) -> None:
+    token = api.token()
+    first = api.post(MEDIA, token, key="6f1c2b9e-retry")
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    # The same document serialised another way is the same request.
+    reordered = json.dumps(dict(reversed(list(MEDIA.items()))), indent=2, ensure_ascii=True)
+    retry = api.post(None, token, key="6f1c2b9e-retry", raw=reordered)
+
+    assert retry.status_code == 201
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.get_json() == first.get_json()
+    assert retry.headers["Location"] == first.headers["Location"]
+    assert api.stored() == {"reports": 1, "cases": 1, "keys": 1}
+    assert len(api.events("report.filed")) == 1
+
+
+def test_the_same_key_with_another_body_is_refused(api: Api) -> None:
+    token = api.token()
+    assert api.post(MEDIA, token, key="k-1").status_code == 201
+    before = api.stored()
+    other = {**MEDIA, "url": "https://tengrinews.example/other", "headline": "Другая новость"}
+    assert_problem(api.post(other, token, key="k-1"), 422, "idempotency-key-reused")
+    assert api.stored() == before
+
+
+def test_idempotency_keys_belong_to_one_client(api: Api) -> None:
+    one, two = api.token(name="one"), api.token(name="two")
+    first = api.post(DIRECT, one, key="shared")
+    second = api.post(DIRECT, two, key="shared")
+    assert first.status_code == second.status_code == 201
+    assert "Idempotent-Replayed" not in second.headers
+    assert first.get_json()["id"] != second.get_json()["id"]
+
+
+@pytest.mark.parametrize("key", ["", "has space", "ключ", "x" * 201])
+def test_a_malformed_idempotency_key_is_refused(api: Api, key: str) -> None:
+    token = api.token()
+    headers = {"Idempotency-Key": key.encode().decode("latin-1")}
+    response = api.post(MEDIA, token, headers=headers)
+    assert_problem(response, 400, "invalid-idempotency-key")
+    assert api.count(Report) == 0
+
+
+def test_a_concurrent_retry_that_loses_the_race_returns_the_winners_report(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both requests looked the key up before either committed; the unique constraint on
+    (client, key) refuses the second, whose transaction is rolled back and answered with the
+    first report."""
+    token = api.token()
+    first = api.post(DIRECT, token, key="race").get_json()
+    real_replay = api_clients._replay
+    calls: list[int] = []
+
+    def late_lookup(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return None if len(calls) == 1 else real_replay(*args, **kwargs)
+
+    monkeypatch.setattr(api_clients, "_replay", late_lookup)
+    response = api.post(DIRECT, token, key="race")
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.headers["Idempotent-Replayed"] == "true"
+    assert response.get_json()["id"] == first["id"] and len(calls) == 2
+    assert api.stored() == {"reports": 1, "cases": 1, "keys": 1}
+    assert len(api.events("report.filed")) == 1
+
+
+# -- validation --------------------------------------------------------------------------------
+
+
+def test_validation_errors_name_each_field_and_store_nothing(api: Api) -> None:
+    token = api.token()
+    before = (api.stored(), len(api.events()))
+    bad = deepcopy(DIRECT)
+    bad["victim"]["birth_date"] = (date.today() + timedelta(days=3)).isoformat()
+    bad["victim"]["iin"] = "880314400999"
+    bad["narrative"] = ""
+    bad["colour"] = "red"
+    body = assert_problem(api.post(bad, token), 422, "validation-failed")
+    fields = {e["field"]: e["message"] for e in body["errors"]}
+    assert fields["victim.birth_date"] == "cannot be in the future"
+    assert "IIN" in fields["victim.iin"]
+    assert fields["narrative"] == "is required"
+    assert fields["colour"] == "is not a field of this source kind"
+    assert "880314400999" not in json.dumps(body) and "Салтанат" not in json.dumps(body)
+    assert (api.stored(), len(api.events())) == before
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "kind"),
+    [
+        ("{", 400, "malformed-json"),
+        ("", 400, "malformed-json"),
+        ('{"source_kind": NaN}', 400, "malformed-json"),
+        (b'{"source_kind": "\xff"}', 400, "malformed-json"),
+        ("[1, 2]", 422, "validation-failed"),
+        ('"media"', 422, "validation-failed"),
+        ('{"source_kind": "telepathy"}', 422, "validation-failed"),
+        ("[" * 100_000 + "]" * 100_000, 400, "malformed-json"),
+    ],
+)
+def test_bodies_that_are_not_a_report_object(api: Api, raw: Any, status: int, kind: str) -> None:
+    token = api.token()
+    body = assert_problem(api.post(None, token, raw=raw), status, kind)
+    if kind == "validation-failed":
+        assert body["errors"] and all({"field", "message"} <= set(e) for e in body["errors"])
+    assert api.count(Report) == 0
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin-1"],
+)
+def test_only_json_is_accepted(api: Api, content_type: str) -> None:
+    token = api.token()
+    response = api.post(MEDIA, token, content_type=content_type)
+    assert_problem(response, 415, "unsupported-media-type")
+
+
+def test_a_10_mb_body_is_refused_before_it_is_read(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never(*args: Any) -> Any:
+        raise AssertionError("the body was parsed")
+
+    monkeypatch.setattr(api_view, "_json", never)
+    token = api.token()
+    big = b'{"text": "' + b"x" * (10 * 1024 * 1024) + b'"}'
+    assert_problem(api.post(None, token, raw=big), 413, "body-too-large")
+    assert api.count(Report) == 0
+
+
+def test_a_body_without_a_length_is_cut_at_the_limit(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A streamed (chunked) body declares no length: reading stops one byte past the limit."""
+    monkeypatch.setattr(api_view, "_json", lambda data: pytest.fail("the body was parsed"))
+    token = api.token()
+    stream = io.BytesIO(b"[" + b" " * (2 * 1024 * 1024) + b"]")
+    response = api.client.post(
+        URL,
+        input_stream=stream,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert_problem(response, 413, "body-too-large")
+    assert stream.tell() <= 1024 * 1024 + 1
+
+
+# -- tokens ------------------------------------------------------------------------------------
+
+
+def test_no_token_is_401_with_a_challenge_and_no_event(api: Api) -> None:
+    before = len(api.events())
+    for headers in ({}, {"Authorization": "Basic dXNlcjpwYXNz"}, {"Authorization": "Bearer "}):
+        response = api.client.post(URL, json=MEDIA, headers=headers)
+        assert_problem(response, 401, "unauthorized")
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="triage"'
+    assert len(api.events()) == before and api.count(Report) == 0
+
+
+@pytest.mark.parametrize(
+    ("token", "reason", "prefix"),
+    [
+        ("not-a-token", "malformed_token", None),
+        ("trg_" + "A" * 43, "unknown_token", "trg_AAAAAAAA"),
+    ],
+)
+def test_a_wrong_token_is_401_and_audited_without_the_token(
+    api: Api, token: str, reason: str, prefix: str | None
+) -> None:
+    response = api.post(MEDIA, token)
+    assert_problem(response, 401, "unauthorized")
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="triage", error="invalid_token"'
+    [event] = api.events("api.rejected")
+    assert event["details"]["reason"] == reason and event["details"]["token_prefix"] == prefix
+    assert event["details"]["endpoint"] == "api.create_report"
+    assert token not in json.dumps(event) and api.count(Report) == 0
+
+
+def test_a_revoked_token_is_401_and_audited(api: Api) -> None:
+    token = api.token()
+    with api.app.app_context(), db.transaction(api.app) as session:
+        client = session.scalars(select(ApiClient)).one()
+        api_clients.revoke(session, client, actor="system")
+        client_id = client.id
+    response = api.post(MEDIA, token)
+    assert_problem(response, 401, "unauthorized")
+    [event] = api.events("api.rejected")
+    assert event["details"]["reason"] == "revoked"
+    assert event["object_id"] == str(client_id) and event["actor"] == f"api:{client_id}"
+    assert event["details"]["token_prefix"] == token[:12] and token not in json.dumps(event)
+    assert api.get(f"{URL}/anything", token).status_code == 401
+
+
+def test_a_token_may_post_only_its_source_kinds(api: Api) -> None:
+    token = api.token(("media",))
+    for kind in ("direct", "online"):
+        response = api.post(BODIES[kind], token)
+        body = assert_problem(response, 403, "out-of-scope")
+        assert kind in body["detail"]
+        assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
+    events = api.events("api.rejected")
+    assert [e["details"]["reason"] for e in events] == ["out_of_scope", "out_of_scope"]
+    assert [e["details"]["source_kind"] for e in events] == ["direct", "online"]
+    assert api.count(Report) == 0
+    assert api.post(MEDIA, token).status_code == 201
+
+
+def test_a_report_is_visible_to_the_client_that_posted_it_only(api: Api) -> None:
+    one, two = api.token(name="one"), api.token(name="two")
+    location = api.post(ONLINE, one).headers["Location"]
+    assert api.get(location, one).status_code == 200
+    assert_problem(api.get(location, two), 404)
+    assert_problem(api.get(f"{URL}/00000000-0000-0000-0000-000000000000", one), 404)
+
+
+def test_a_signed_in_session_is_not_a_token(
+    api: Api, auth: AuthActions, accounts: dict[Role, Account]
+) -> None:
+    """CSRF is off for the API because a cookie never authenticates it."""
+    auth.login_as(accounts[Role.ADMIN])
+    assert_problem(api.client.post(URL, json=MEDIA), 401)
+    assert api.count(Report) == 0
+
+
+# -- rate limits -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def limited(settings: Settings) -> Iterator[Api]:
+    app = create_app(replace(settings, api_rate_limit="3 per minute"))
+    yield Api(app, app.test_client())
+    db.engine_of(app).dispose()
+
+
+def test_each_token_has_its_own_rate_limit(limited: Api) -> None:
+    one, two = limited.token(name="one"), limited.token(name="two")
+    statuses = [limited.post({"source_kind": "media"}, one).status_code for _ in range(3)]
+    assert statuses == [422, 422, 422]
+    response = limited.post(MEDIA, one)
+    assert_problem(response, 429, "rate-limited")
+    assert int(response.headers["Retry-After"]) > 0
+    assert limited.count(Report) == 0
+    assert limited.post(MEDIA, two).status_code == 201
+
+
+def test_failed_authentications_are_limited_per_address(api: Api) -> None:
+    limit = int(api_view.AUTH_FAILURE_LIMIT.split()[0])
+    for _ in range(limit):
+        assert api.post(MEDIA, "trg_" + "B" * 43).status_code == 401
+    events = len(api.events())
+    response = api.post(MEDIA, "trg_" + "C" * 43)
+    assert_problem(response, 429, "rate-limited")
+    assert int(response.headers["Retry-After"]) > 0
+    assert len(api.events()) == events  # refused before any lookup or event
+
+
+# -- the document ------------------------------------------------------------------------------
+
+
+def test_the_openapi_document_is_public_and_complete(client: FlaskClient) -> None:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    doc = response.get_json()
+    assert doc["openapi"].startswith("3.1")
+    post = doc["paths"]["/api/v1/reports"]["post"]
+    assert set(post["responses"]) == {
+        "201",
+        "400",
+        "401",
+        "403",
+        "409",
+        "413",
+        "415",
+        "422",
+        "429",
+    }
+    assert post["security"] == [{"bearerAuth": []}]
+    assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert doc["components"]["parameters"]["IdempotencyKey"]["in"] == "header"
+    schemas = doc["components"]["schemas"]
+    assert {"DirectReport", "MediaReport", "OnlineReport", "Problem", "ReportState"} <= set(schemas)
+    refs = {m["$ref"] for m in schemas["IncomingReport"]["oneOf"]}
+    assert refs == {f"#/components/schemas/{k}Report" for k in ("Direct", "Media", "Online")}
+    assert "$defs" not in json.dumps(doc)

@@ -1,0 +1,400 @@
+"""API clients of the intake API: their tokens, what each may post, and the filing of a report
+sent by one, with idempotent retries.
+
+A token is 256 random bits, shown once when it is made; only its SHA-256 is kept (a hash of a
+random secret of that size needs no salt or slow hash: nothing can be guessed). Its first
+characters, the *prefix*, are not secret: they name the token in lists, logs, rate-limit
+counters and audit events. A client may post only the source kinds in its scopes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from http import HTTPStatus
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import audit
+from ..errors import DomainError, InvalidInput, NotFound
+from ..models import ApiClient, Case, IdempotencyKey, Report, utcnow
+from ..vocab import SourceKind
+from . import schema, service
+
+#: Every token starts so, so that secret scanners and people recognise one.
+TOKEN_MARK = "trg_"  # noqa: S105 (a marker, not a secret)
+#: Characters of the token kept in clear: the mark and 8 random characters (48 bits).
+PREFIX_LENGTH = len(TOKEN_MARK) + 8
+_TOKEN_BYTES = 32
+_TOKEN = re.compile(rf"^{TOKEN_MARK}[A-Za-z0-9_-]{{43}}$")
+_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+NAME_MAX = 100
+#: ``last_used_at`` is written at most this often per client, so reads stay cheap.
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+ACTOR_PREFIX = "api:"
+
+
+class TokenRejected(DomainError):
+    """No usable token: missing, not a triage token, unknown, or revoked (HTTP 401)."""
+
+    status = HTTPStatus.UNAUTHORIZED
+    title = "Authentication required"
+
+    def __init__(self, reason: str, message: str, *, prefix: str | None = None) -> None:
+        self.reason = reason
+        self.prefix = prefix
+        self.client_id: int | None = None
+        super().__init__(message)
+
+
+class OutOfScope(DomainError):
+    """The token is good, but its client may not post this source kind (HTTP 403)."""
+
+    status = HTTPStatus.FORBIDDEN
+    title = "Not allowed for this token"
+
+    def __init__(self, client: ApiClient, source_kind: str) -> None:
+        self.reason = "out_of_scope"
+        self.prefix: str | None = client.token_prefix
+        self.client_id: int | None = client.id
+        self.source_kind = source_kind
+        super().__init__(
+            f"This token may post {', '.join(client.scopes) or 'nothing'}, not {source_kind}."
+        )
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """The ``Idempotency-Key`` was used before with a different request body."""
+
+    title = "Idempotency key reused"
+
+
+class InvalidIdempotencyKey(InvalidInput):
+    status = HTTPStatus.BAD_REQUEST
+    title = "Invalid Idempotency-Key header"
+
+
+# -- tokens ------------------------------------------------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_MARK + secrets.token_urlsafe(_TOKEN_BYTES)
+
+
+def token_prefix(token: str | None) -> str | None:
+    """The clear prefix of something shaped like a triage token; ``None`` for anything else, so
+    that no arbitrary text a caller sends ends up in a log, a counter key or an audit event."""
+    if token is None or not _TOKEN.match(token):
+        return None
+    return token[:PREFIX_LENGTH]
+
+
+def actor_of(client: ApiClient) -> str:
+    """The audit ``actor`` of what a client does."""
+    return f"{ACTOR_PREFIX}{client.id}"
+
+
+def _scopes(values: Iterable[str]) -> list[str]:
+    chosen = set(values)
+    unknown = chosen - {k.value for k in SourceKind}
+    if unknown:
+        raise InvalidInput("Scopes must be source kinds: direct, media or online.")
+    if not chosen:
+        raise InvalidInput("Choose at least one source kind the client may post.")
+    return [k.value for k in SourceKind if k.value in chosen]
+
+
+def create_client(
+    session: Session,
+    *,
+    name: str,
+    scopes: Iterable[str],
+    actor: str,
+    created_by: int | None = None,
+) -> tuple[ApiClient, str]:
+    """Make a client and its token. The token is returned here and nowhere ever again."""
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput("Give the client a name.")
+    if len(name) > NAME_MAX:
+        raise InvalidInput(f"The name may have at most {NAME_MAX} characters.")
+    kinds = _scopes(scopes)
+    token = new_token()
+    client = ApiClient(
+        name=name,
+        token_prefix=token[:PREFIX_LENGTH],
+        token_hash=hash_token(token),
+        scopes=kinds,
+        created_by=created_by,
+        created_at=utcnow(),
+    )
+    session.add(client)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="token.created",
+        object_type="api_client",
+        object_id=client.id,
+        details={
+            "client_id": client.id,
+            "scopes": list(kinds),
+            "token_prefix": client.token_prefix,
+        },
+    )
+    return client, token
+
+
+def list_clients(session: Session) -> list[ApiClient]:
+    """Active clients first, newest first."""
+    return list(
+        session.scalars(
+            select(ApiClient).order_by(
+                ApiClient.revoked_at.is_not(None), ApiClient.created_at.desc(), ApiClient.id.desc()
+            )
+        )
+    )
+
+
+def get(session: Session, client_id: int) -> ApiClient:
+    client = session.get(ApiClient, client_id)
+    if client is None:
+        raise NotFound("There is no such API client.")
+    return client
+
+
+def revoke(session: Session, client: ApiClient, *, actor: str) -> bool:
+    """Revoke the client's token for good; ``False`` if it was revoked already."""
+    if client.revoked_at is not None:
+        return False
+    client.revoked_at = utcnow()
+    audit.append(
+        session,
+        actor=actor,
+        action="token.revoked",
+        object_type="api_client",
+        object_id=client.id,
+        details={
+            "client_id": client.id,
+            "scopes": list(client.scopes),
+            "token_prefix": client.token_prefix,
+        },
+    )
+    session.flush()
+    return True
+
+
+def authenticate(session: Session, token: str | None) -> ApiClient:
+    """The active client holding ``token``; otherwise ``TokenRejected`` saying why.
+
+    A successful use is recorded in ``last_used_at`` (to the minute), in the caller's
+    transaction.
+    """
+    if not token:
+        raise TokenRejected(
+            "missing_token", "Send the client's token: Authorization: Bearer <token>."
+        )
+    prefix = token_prefix(token)
+    if prefix is None:
+        raise TokenRejected("malformed_token", "The token is not a triage API token.")
+    digest = hash_token(token)
+    client = session.scalar(select(ApiClient).where(ApiClient.token_hash == digest))
+    if client is None or not hmac.compare_digest(client.token_hash, digest):
+        raise TokenRejected("unknown_token", "The token is not valid.", prefix=prefix)
+    if client.revoked_at is not None:
+        rejected = TokenRejected("revoked", "The token was revoked.", prefix=prefix)
+        rejected.client_id = client.id
+        raise rejected
+    now = utcnow()
+    if client.last_used_at is None or now - client.last_used_at >= LAST_USED_GRANULARITY:
+        client.last_used_at = now
+    return client
+
+
+def record_rejection(
+    session: Session, refused: TokenRejected | OutOfScope, *, endpoint: str, method: str
+) -> None:
+    """Audit a refused request: the reason and the token's prefix, never the token."""
+    details: dict[str, str | int | None] = {
+        "reason": refused.reason,
+        "token_prefix": refused.prefix,
+        "endpoint": endpoint,
+        "method": method,
+    }
+    if isinstance(refused, OutOfScope):
+        details["source_kind"] = refused.source_kind
+    audit.append(
+        session,
+        actor=audit.SYSTEM_ACTOR
+        if refused.client_id is None
+        else f"{ACTOR_PREFIX}{refused.client_id}",
+        action="api.rejected",
+        object_type="api_client",
+        object_id=refused.client_id,
+        details=details,
+    )
+
+
+# -- reports posted through the API ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportState:
+    """What a client may know about a report it posted: nothing about a person."""
+
+    id: str
+    case: str | None
+    source_kind: str
+    status: str
+    verification: str
+    provisional_level: str | None
+    signals: list[str]
+    probable_matches: list[str]
+    received_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "case": self.case,
+            "source_kind": self.source_kind,
+            "status": self.status,
+            "verification": self.verification,
+            "provisional_level": self.provisional_level,
+            "signals": list(self.signals),
+            "probable_matches": list(self.probable_matches),
+            "received_at": audit.format_time(self.received_at),
+        }
+
+
+@dataclass(frozen=True)
+class Submitted:
+    state: ReportState
+    #: ``True`` when an earlier request with the same idempotency key filed the report.
+    replayed: bool
+
+
+def request_hash(body: Any) -> str:
+    """SHA-256 of the body's canonical JSON: a retry that re-serialises the same document (keys
+    in another order, other spacing) still counts as the same request."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not _KEY.match(key):
+        raise InvalidIdempotencyKey(
+            "The Idempotency-Key header must be 1 to 200 visible ASCII characters "
+            "(a UUID is a good choice)."
+        )
+    return key
+
+
+def state_of(session: Session, report: Report) -> ReportState:
+    case = session.get(Case, report.case_id) if report.case_id else None
+    matches = service.matches_of(session, report)
+    return ReportState(
+        id=report.id,
+        case=case.code if case else None,
+        source_kind=report.source_kind,
+        status=report.status,
+        verification=report.verification,
+        provisional_level=report.risk_level,
+        signals=list(report.signals or []),
+        probable_matches=[m.case_code for m in matches],
+        received_at=report.received_at,
+    )
+
+
+def own_report(session: Session, client: ApiClient, report_id: str) -> ReportState:
+    """A report this client posted; any other id is "not found", so ids reveal nothing."""
+    report = session.get(Report, report_id)
+    if report is None or report.api_client_id != client.id:
+        raise NotFound("This client posted no report with that id.")
+    return state_of(session, report)
+
+
+def _replay(session: Session, client: ApiClient, key: str, digest: str) -> Submitted | None:
+    earlier = session.scalar(
+        select(IdempotencyKey).where(
+            IdempotencyKey.client_id == client.id, IdempotencyKey.key == key
+        )
+    )
+    if earlier is None:
+        return None
+    if not hmac.compare_digest(earlier.request_hash, digest):
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used before with a different request body; "
+            "use a new key for a new report."
+        )
+    report = session.get(Report, earlier.report_id)
+    assert report is not None  # the key row cascades away with its report
+    return Submitted(state_of(session, report), replayed=True)
+
+
+def submit(
+    session: Session,
+    client: ApiClient,
+    body: Mapping[str, Any],
+    *,
+    idempotency_key: str | None = None,
+) -> Submitted:
+    """File a report a client posted, in the caller's transaction.
+
+    The client must hold the source kind in its scopes (``OutOfScope``). With an idempotency key
+    seen before, the first report is returned and nothing is filed. A probable match never stops
+    a machine client: the report opens a case of its own and the matches are returned for a
+    reviewer to link. A source URL already on record raises ``service.DuplicateSource``.
+    """
+    kind = body.get("source_kind")
+    if (
+        isinstance(kind, str)
+        and kind in {k.value for k in SourceKind}
+        and kind not in client.scopes
+    ):
+        raise OutOfScope(client, kind)
+    digest = request_hash(body)
+    if idempotency_key is not None:
+        replayed = _replay(session, client, idempotency_key, digest)
+        if replayed is not None:
+            return replayed
+    incoming = schema.parse(body)
+    if incoming.source_kind not in client.scopes:  # a kind the check above could not read
+        raise OutOfScope(client, incoming.source_kind)
+    filed = service.file(
+        session, incoming, actor=actor_of(client), api_client_id=client.id, new_case=True
+    )
+    if idempotency_key is not None:
+        session.add(
+            IdempotencyKey(
+                client_id=client.id,
+                key=idempotency_key,
+                request_hash=digest,
+                report_id=filed.report.id,
+                created_at=utcnow(),
+            )
+        )
+    session.flush()
+    state = state_of(session, filed.report)
+    return Submitted(state, replayed=False)
+
+
+def replay_after_race(
+    session: Session, client: ApiClient, body: Mapping[str, Any], idempotency_key: str
+) -> Submitted | None:
+    """After a concurrent request with the same key won the race (the unique constraint
+    refused this one, whose transaction was rolled back): the winner's report."""
+    return _replay(session, client, idempotency_key, request_hash(body))

@@ -1,0 +1,578 @@
+"""The JSON intake API for media-monitoring services and platforms, and its OpenAPI document.
+
+Machine clients authenticate with a bearer token (``triage.intake.api_clients``), not a session:
+the routes are ``@public`` at the gate and check the token themselves; the blueprint is exempt
+from CSRF, which protects cookies, not bearer tokens. Every refusal is an RFC 9457 problem
+document (``application/problem+json``) naming the field at fault, and a request is either
+filed whole (stored, sealed, audited, its idempotency key kept) or leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from copy import deepcopy
+from functools import lru_cache
+from http import HTTPStatus
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask_limiter.util import get_remote_address
+from limits import parse as parse_limit
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from .. import db
+from ..auth import public
+from ..config import Settings
+from ..errors import DomainError, NotFound
+from ..extensions import limiter
+from ..intake import api_clients, schema
+from ..intake.api_clients import OutOfScope, TokenRejected
+from ..intake.service import DuplicateSource
+from ..models import ApiClient
+from ..vocab import ReportStatus, RiskLevel, Verification
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+PROBLEM = "application/problem+json"
+#: Problem types are URNs: stable names to switch on, described in docs/api.md.
+PROBLEM_TYPE = "urn:triage:problem:"
+#: Failed authentications allowed per client address and minute, before any token is looked up.
+AUTH_FAILURE_LIMIT = "30 per minute"
+REALM = 'Bearer realm="triage"'
+
+
+class ApiProblem(Exception):
+    """An HTTP-level refusal (body too large, wrong media type, malformed JSON)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.headers = dict(headers or {})
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    code: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": f"{PROBLEM_TYPE}{code}" if code else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **(extra or {}),
+    }
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+# -- rate limits -------------------------------------------------------------------------------
+
+
+def _bearer() -> str | None:
+    """The token of an ``Authorization: Bearer`` header, or ``None``."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _token_key() -> str:
+    """Counters are per token (by its public prefix); requests without one count per address."""
+    prefix = api_clients.token_prefix(_bearer())
+    return f"token:{prefix}" if prefix else f"address:{get_remote_address()}"
+
+
+def _rate() -> str:
+    settings: Settings = current_app.extensions["triage.settings"]
+    return settings.api_rate_limit
+
+
+_per_token = limiter.shared_limit(_rate, scope="api.token", key_func=_token_key)
+#: Refused authentications, counted per client address apart from the per-token limit (and from
+#: its X-RateLimit headers): guessing tokens is slowed before it reaches the database or the log.
+_FAILURES = parse_limit(AUTH_FAILURE_LIMIT)
+_FAILURE_SCOPE = "api.auth_failures"
+
+
+def _check_failures() -> None:
+    address = get_remote_address()
+    if not limiter.limiter.test(_FAILURES, _FAILURE_SCOPE, address):
+        reset = limiter.limiter.get_window_stats(_FAILURES, _FAILURE_SCOPE, address).reset_time
+        raise ApiProblem(
+            HTTPStatus.TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many failed authentications",
+            "Too many requests with a missing or invalid token from this address; wait and "
+            "retry with a valid token.",
+            headers={"Retry-After": str(max(1, math.ceil(reset - time.time())))},
+        )
+
+
+def _count_failure() -> None:
+    limiter.limiter.hit(_FAILURES, _FAILURE_SCOPE, get_remote_address())
+
+
+# -- the request -------------------------------------------------------------------------------
+
+
+def _client() -> ApiClient:
+    _check_failures()
+    return api_clients.authenticate(db.session(), _bearer())
+
+
+def _require_json() -> None:
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if request.mimetype != "application/json" or charset not in ("utf-8", "utf8"):
+        raise ApiProblem(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "Send the report as JSON: Content-Type: application/json (UTF-8).",
+        )
+
+
+def _body(limit: int) -> bytes:
+    """The raw body, refused unread when its declared length is over ``limit`` and refused
+    after ``limit`` bytes when it did not declare one truthfully."""
+    too_large = ApiProblem(
+        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        "body-too-large",
+        "Request body too large",
+        f"The request body may have at most {limit} bytes.",
+    )
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    request.max_content_length = limit
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise too_large
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json(data: bytes) -> dict[str, Any]:
+    malformed = "malformed-json"
+    if not data.strip():
+        raise ApiProblem(400, malformed, "Malformed JSON", "The request body is empty.")
+    try:
+        value = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise ApiProblem(400, malformed, "Malformed JSON", "The body is not UTF-8.") from None
+    except json.JSONDecodeError as exc:
+        detail = f"The body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
+        raise ApiProblem(400, malformed, "Malformed JSON", detail) from None
+    except (ValueError, RecursionError):
+        raise ApiProblem(400, malformed, "Malformed JSON", "The body is not valid JSON.") from None
+    if not isinstance(value, dict):
+        raise schema.InvalidReport({"report": ["must be a JSON object"]})
+    return value
+
+
+def _created(outcome: api_clients.Submitted) -> Response:
+    state = outcome.state
+    response = jsonify(state.as_json())
+    response.status_code = HTTPStatus.CREATED
+    response.headers["Location"] = url_for("api.get_report", report_id=state.id)
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.post("/reports")
+@public
+@_per_token
+def create_report() -> Response:
+    settings: Settings = current_app.extensions["triage.settings"]
+    session = db.session()
+    client = _client()
+    _require_json()
+    key = api_clients.check_idempotency_key(request.headers.get("Idempotency-Key"))
+    body = _json(_body(settings.api_max_body_bytes))
+    try:
+        outcome = api_clients.submit(session, client, body, idempotency_key=key)
+    except IntegrityError:
+        # A concurrent request with the same key committed first: return what it filed.
+        db.rollback_request()
+        replayed = api_clients.replay_after_race(session, client, body, key) if key else None
+        if replayed is None:
+            raise
+        outcome = replayed
+    return _created(outcome)
+
+
+@bp.get("/reports/<report_id>")
+@public
+@_per_token
+def get_report(report_id: str) -> Response:
+    session = db.session()
+    client = _client()
+    return jsonify(api_clients.own_report(session, client, report_id).as_json())
+
+
+@bp.get("/openapi.json")
+@public
+def openapi() -> Response:
+    return jsonify(openapi_document())
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+@bp.errorhandler(ApiProblem)
+def _api_problem(exc: ApiProblem) -> Response:
+    db.rollback_request()
+    return problem(exc.status, exc.title, exc.detail, code=exc.code, headers=exc.headers)
+
+
+@bp.errorhandler(TokenRejected)
+@bp.errorhandler(OutOfScope)
+def _refused(exc: TokenRejected | OutOfScope) -> Response:
+    db.rollback_request()
+    if isinstance(exc, TokenRejected):
+        _count_failure()
+    if exc.reason != "missing_token":  # no token, nothing to say: not worth an event
+        api_clients.record_rejection(
+            db.session(), exc, endpoint=request.endpoint or "", method=request.method
+        )
+    if isinstance(exc, OutOfScope):
+        challenge = f'{REALM}, error="insufficient_scope"'
+        return problem(
+            403,
+            exc.title,
+            exc.message,
+            code="out-of-scope",
+            headers={"WWW-Authenticate": challenge},
+        )
+    challenge = REALM if exc.reason == "missing_token" else f'{REALM}, error="invalid_token"'
+    return problem(
+        401, exc.title, exc.message, code="unauthorized", headers={"WWW-Authenticate": challenge}
+    )
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError) -> Response:
+    db.rollback_request()
+    if isinstance(exc, schema.InvalidReport):
+        errors = [
+            {"field": field, "message": message}
+            for field, messages in exc.errors.items()
+            for message in messages
+        ]
+        return problem(
+            422,
+            "The report is not valid",
+            "One or more fields are not valid; see errors.",
+            code="validation-failed",
+            extra={"errors": errors},
+        )
+    if isinstance(exc, DuplicateSource):
+        return problem(
+            409,
+            "Source already reported",
+            "This source URL was reported before; the first report is named here.",
+            code="duplicate-source",
+            extra={"report_id": exc.report_id, "case": exc.case_code},
+        )
+    if isinstance(exc, api_clients.IdempotencyKeyReused):
+        return problem(422, exc.title, exc.message, code="idempotency-key-reused")
+    if isinstance(exc, api_clients.InvalidIdempotencyKey):
+        return problem(400, exc.title, exc.message, code="invalid-idempotency-key")
+    if isinstance(exc, NotFound):
+        return problem(404, "Not found", exc.message)
+    return problem(int(exc.status), exc.title, exc.message)
+
+
+_HTTP_CODES = {
+    400: "malformed-request",
+    413: "body-too-large",
+    415: "unsupported-media-type",
+    429: "rate-limited",
+}
+_HTTP_DETAILS = {
+    400: "The request could not be understood.",
+    404: "There is no such resource.",
+    405: "That method is not allowed here.",
+    413: "The request body is too large.",
+    429: "Too many requests for this token; wait and retry (see Retry-After).",
+}
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Response:
+    db.rollback_request()
+    status = exc.code or 500
+    response = problem(
+        status,
+        HTTPStatus(status).phrase,
+        _HTTP_DETAILS.get(status, HTTPStatus(status).description),
+        code=_HTTP_CODES.get(status),
+    )
+    if status == 405 and exc.response is None:
+        allowed = getattr(exc, "valid_methods", None)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
+# -- the OpenAPI document ----------------------------------------------------------------------
+
+
+def _problem_response(description: str, schema_name: str = "Problem") -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM: {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}},
+    }
+
+
+def _unauthorized() -> dict[str, Any]:
+    response = _problem_response("No token, a token that is not valid, or a revoked token.")
+    response["headers"] = {
+        "WWW-Authenticate": {"schema": {"type": "string"}, "description": "The Bearer challenge."}
+    }
+    return response
+
+
+def _rate_limited() -> dict[str, Any]:
+    response = _problem_response("Too many requests for this token (or failed authentications).")
+    response["headers"] = {
+        "Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait."}
+    }
+    return response
+
+
+_STATE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "What the posting client may know about its report: no personal data.",
+    "required": [
+        "id",
+        "case",
+        "source_kind",
+        "status",
+        "verification",
+        "provisional_level",
+        "signals",
+        "probable_matches",
+        "received_at",
+    ],
+    "properties": {
+        "id": {"type": "string", "format": "uuid", "description": "The report's id."},
+        "case": {
+            "type": ["string", "null"],
+            "description": "The pseudonymous code of the report's case (C-XXXX-XXXX).",
+        },
+        "source_kind": {"type": "string", "enum": ["direct", "media", "online"]},
+        "status": {"type": "string", "enum": [s.value for s in ReportStatus]},
+        "verification": {"type": "string", "enum": [v.value for v in Verification]},
+        "provisional_level": {
+            "type": ["string", "null"],
+            "enum": [*(r.value for r in RiskLevel), None],
+            "description": "Risk level from the text's screening signals, until a reviewer "
+            "assesses the case.",
+        },
+        "signals": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Screening signal kinds found in a media or online text.",
+        },
+        "probable_matches": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Codes of open cases that share a victim, aggressor, IIN or phone "
+            "with this report; a reviewer decides whether to link them.",
+        },
+        "received_at": {"type": "string", "format": "date-time"},
+    },
+    "additionalProperties": False,
+}
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details.",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string", "format": "uri-reference"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "One entry per field at fault (validation-failed only).",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {
+                    "field": {
+                        "type": "string",
+                        "description": "Dotted path of the field, e.g. victim.birth_date.",
+                    },
+                    "message": {"type": "string"},
+                },
+            },
+        },
+        "report_id": {
+            "type": "string",
+            "description": "duplicate-source: the first report of this source URL.",
+        },
+        "case": {"type": "string", "description": "duplicate-source: that report's case code."},
+    },
+}
+
+
+@lru_cache(maxsize=1)
+def _document() -> dict[str, Any]:
+    report_schema = schema.json_schema()
+    components: dict[str, Any] = dict(report_schema.pop("$defs", {}))
+    components["IncomingReport"] = {
+        **report_schema,
+        "description": "A report of one source kind, chosen by source_kind.",
+    }
+    components["ReportState"] = _STATE_SCHEMA
+    components["Problem"] = _PROBLEM_SCHEMA
+    location = {"schema": {"type": "string"}, "description": "The report's URL in this API."}
+    replayed = {
+        "schema": {"type": "string", "enum": ["true"]},
+        "description": "Present when an earlier request with the same Idempotency-Key filed "
+        "the report; nothing new was filed.",
+    }
+    security: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "triage intake API",
+            "version": "1.0.0",
+            "description": "Reports of domestic violence from media-monitoring services and "
+            "platforms. Every token is scoped to source kinds. See docs/api.md.",
+        },
+        "paths": {
+            "/api/v1/reports": {
+                "post": {
+                    "operationId": "createReport",
+                    "summary": "File a report",
+                    "security": security,
+                    "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/IncomingReport"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "Filed (or, with Idempotent-Replayed, filed "
+                            "before by a request with the same Idempotency-Key).",
+                            "headers": {"Location": location, "Idempotent-Replayed": replayed},
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ReportState"}
+                                }
+                            },
+                        },
+                        "400": _problem_response("Malformed JSON or Idempotency-Key header."),
+                        "401": _unauthorized(),
+                        "403": _problem_response("The token may not post this source kind."),
+                        "409": _problem_response(
+                            "The source URL was reported before (report_id, case)."
+                        ),
+                        "413": _problem_response("The body is larger than the limit."),
+                        "415": _problem_response("The body is not application/json."),
+                        "422": _problem_response(
+                            "Fields are not valid (errors), or the Idempotency-Key was used "
+                            "with another body."
+                        ),
+                        "429": _rate_limited(),
+                    },
+                }
+            },
+            "/api/v1/reports/{report_id}": {
+                "get": {
+                    "operationId": "getReport",
+                    "summary": "The status of a report this client posted",
+                    "security": security,
+                    "parameters": [
+                        {
+                            "name": "report_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "format": "uuid"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The report's status.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ReportState"}
+                                }
+                            },
+                        },
+                        "401": _unauthorized(),
+                        "404": _problem_response("This client posted no report with that id."),
+                        "429": _rate_limited(),
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "trg_ followed by 43 URL-safe characters",
+                    "description": "A per-client token made by an administrator "
+                    "(Administration → API clients) and shown once.",
+                }
+            },
+            "parameters": {
+                "IdempotencyKey": {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "description": "Optional and honoured: a retry with the same key and body "
+                    "returns the first report (201, Idempotent-Replayed: true) and files "
+                    "nothing; the same key with another body is refused (422). Keys are per "
+                    "client; a UUID is a good choice.",
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 200,
+                        "pattern": "^[\\x21-\\x7e]+$",
+                    },
+                }
+            },
+        },
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of this API, built from the intake schema."""
+    return deepcopy(_document())

@@ -1,0 +1,87 @@
+"""Administration of intake API clients: list them, make one (its token is shown once, on the
+page that answers the form, and never again), revoke one. Admins see names, prefixes and scopes,
+never a token after it was shown, and never a report."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import BooleanField, SelectMultipleField, StringField, widgets
+from wtforms.validators import DataRequired, Length
+
+from .. import db
+from ..auth import actor_id, requires
+from ..errors import DomainError
+from ..intake import api_clients
+from ..permissions import Permission
+from ..vocab import SourceKind
+
+bp = Blueprint("api_clients", __name__, url_prefix="/admin/api-clients")
+
+
+def _scope_choices() -> list[tuple[str, str]]:
+    return [(k.value, k.label) for k in SourceKind]
+
+
+class ClientForm(FlaskForm):  # type: ignore[misc]
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=api_clients.NAME_MAX)])
+    scopes = SelectMultipleField(
+        _l("Source kinds it may post"),
+        choices=_scope_choices,
+        validators=[DataRequired(message=_l("Choose at least one source kind."))],
+        option_widget=widgets.CheckboxInput(),
+        widget=widgets.ListWidget(prefix_label=False),
+    )
+
+
+class RevokeForm(FlaskForm):  # type: ignore[misc]
+    confirm = BooleanField(
+        _l("Yes, revoke this token: the client's requests will be refused from now on"),
+        validators=[DataRequired(message=_l("Tick the box to confirm."))],
+    )
+
+
+@bp.route("/")
+@requires(Permission.TOKEN_MANAGE)
+def client_list() -> str:
+    return render_template("admin/api_clients.html", clients=api_clients.list_clients(db.session()))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Permission.TOKEN_MANAGE)
+def client_new() -> tuple[str, int] | str:
+    form = ClientForm()
+    if form.validate_on_submit():
+        try:
+            client, token = api_clients.create_client(
+                db.session(),
+                name=form.name.data,
+                scopes=form.scopes.data,
+                actor=actor_id(),
+                created_by=current_user.id,
+            )
+        except DomainError as exc:
+            db.rollback_request()
+            form.form_errors.append(exc.message)
+            return render_template("admin/api_clients_new.html", form=form), int(exc.status)
+        # The only time the token exists outside the client's hands: rendered, never stored or
+        # redirected with, and the response is not cached (Cache-Control: no-store).
+        return render_template("admin/api_clients_created.html", client=client, token=token), 201
+    return render_template("admin/api_clients_new.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/<int:client_id>/revoke", methods=["GET", "POST"])
+@requires(Permission.TOKEN_MANAGE)
+def client_revoke(client_id: int) -> Response | tuple[str, int] | str:
+    client = api_clients.get(db.session(), client_id)
+    form = RevokeForm()
+    if client.revoked_at is None and form.validate_on_submit():
+        api_clients.revoke(db.session(), client, actor=actor_id())
+        flash(_("The token of %(name)s was revoked.", name=client.name), "info")
+        return redirect(url_for("api_clients.client_list"))
+    status = 400 if form.errors else 200
+    return render_template("admin/api_clients_revoke.html", client=client, form=form), status
