@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from tests.conftest import Account, AuthActions
 from triage import audit, db
 from triage.models import AuditEvent
-from triage.vocab import Role
+from triage.vocab import Region, Role
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -137,6 +137,198 @@ def _link_report(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Ac
     return _post(client, auth, f"{location}/link", location, {"case_id": case_id.group(1)})
 
 
+# -- review (the reviewer queue, triage/views/review.py) -----------------------------------------
+
+
+def _review_case(
+    client: FlaskClient,
+    claimer: Account | None = None,
+    *,
+    corroborated: bool = False,
+    proposal: str | None = None,
+    lowered_by: Account | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """A Karaganda case, set up through the review services; returns its code and ids."""
+    from triage.models import Case, User
+    from triage.reports import file_report
+    from triage.review import assessments, cases, claims, decisions, verification
+    from triage.vocab import SourceKind
+
+    app = client.application
+    ids: dict[str, Any] = {}
+    with app.app_context(), db.transaction(app) as session:
+        report = file_report(
+            session,
+            source_kind=SourceKind.MEDIA,
+            payload={"headline": "Invented", "text": "Invented"},
+            actor="system",
+            region=Region.KARAGANDA,
+        )
+        cases.triage_new_cases(session)
+        found = session.get(Case, report.case_id)
+        assert found is not None
+        holder = session.get(User, claimer.id) if claimer else None
+        if holder is not None:
+            claims.claim(session, holder, found.id)
+            if corroborated:
+                verification.record_verification(
+                    session,
+                    holder,
+                    found.id,
+                    version=found.version,
+                    outcome="corroborated",
+                    method="police_check",
+                    note="Checked.",
+                )
+            if proposal:
+                decision = decisions.propose(
+                    session,
+                    holder,
+                    found.id,
+                    version=found.version,
+                    measure=proposal,
+                    rationale="Invented.",
+                    legal_basis="Art. 54",
+                    ends_on=None,
+                )
+                ids["decision"] = decision.id
+                ids["decision_version"] = decision.version
+        if lowered_by is not None:
+            assessor = session.get(User, lowered_by.id)
+            assert assessor is not None
+            claims.claim(session, assessor, found.id)
+            a = assessments.record_assessment(
+                session,
+                assessor,
+                found.id,
+                version=found.version,
+                answers={"weapon": "yes"},
+                level="medium",
+                reason="Judgement.",
+            )
+            ids["assessment"] = a.id
+        return found.code, ids
+
+
+def _review_version(client: FlaskClient, code: str) -> int:
+    from triage.models import Case
+
+    app = client.application
+    with app.app_context(), db.transaction(app) as session:
+        return int(session.scalar(select(Case.version).where(Case.code == code)) or 0)
+
+
+def _take_next(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    _review_case(client)
+    auth.login_as(accounts[Role.REVIEWER])
+    return _post(client, auth, "/cases/take-next", "/cases/", {})
+
+
+def _claim(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    code, _ = _review_case(client)
+    auth.login_as(accounts[Role.REVIEWER])
+    return _post(client, auth, f"/cases/{code}/claim", "/cases/", {})
+
+
+def _release(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    code, _ = _review_case(client, accounts[Role.REVIEWER])
+    auth.login_as(accounts[Role.REVIEWER])
+    return _post(client, auth, f"/cases/{code}/release", "/cases/", {})
+
+
+def _reassign(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    code, _ = _review_case(client)
+    auth.login_as(accounts[Role.SUPERVISOR])
+    data = {"to_user": str(accounts[Role.REVIEWER].id)}
+    return _post(client, auth, f"/cases/{code}/reassign", "/cases/", data)
+
+
+def _assess(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    code, _ = _review_case(client, accounts[Role.REVIEWER])
+    auth.login_as(accounts[Role.REVIEWER])
+    data = {"version": _review_version(client, code), "item_1": "yes"}
+    return _post(client, auth, f"/cases/{code}/assess", "/cases/", data)
+
+
+def _verify(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    code, _ = _review_case(client, accounts[Role.REVIEWER])
+    auth.login_as(accounts[Role.REVIEWER])
+    data = {
+        "version": _review_version(client, code),
+        "outcome": "corroborated",
+        "method": "second_source",
+        "note": "Checked.",
+    }
+    return _post(client, auth, f"/cases/{code}/verify", "/cases/", data)
+
+
+def _decide(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    code, _ = _review_case(client, accounts[Role.REVIEWER])
+    auth.login_as(accounts[Role.REVIEWER])
+    data = {"version": _review_version(client, code), "measure": "safety_plan", "rationale": "x"}
+    return _post(client, auth, f"/cases/{code}/decide", "/cases/", data)
+
+
+def _note(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    code, _ = _review_case(client, accounts[Role.REVIEWER])
+    auth.login_as(accounts[Role.REVIEWER])
+    return _post(client, auth, f"/cases/{code}/note", "/cases/", {"text": "A note."})
+
+
+def _close(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    code, _ = _review_case(client, accounts[Role.REVIEWER])
+    auth.login_as(accounts[Role.REVIEWER])
+    data = {"version": _review_version(client, code), "outcome": "no_measure_needed"}
+    return _post(client, auth, f"/cases/{code}/close", "/cases/", data)
+
+
+def _proposal(client: FlaskClient, accounts: dict[Role, Account], measure: str) -> dict[str, Any]:
+    _, ids = _review_case(client, accounts[Role.REVIEWER], corroborated=True, proposal=measure)
+    return ids
+
+
+def _approve(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    ids = _proposal(client, accounts, "preventive_talk")
+    auth.login_as(accounts[Role.SUPERVISOR])
+    path = f"/cases/decisions/{ids['decision']}/approve"
+    return _post(client, auth, path, "/cases/", {"version": ids["decision_version"]})
+
+
+def _reject(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    ids = _proposal(client, accounts, "preventive_talk")
+    auth.login_as(accounts[Role.SUPERVISOR])
+    path = f"/cases/decisions/{ids['decision']}/reject"
+    data = {"version": ids["decision_version"], "reason": "Not yet."}
+    return _post(client, auth, path, "/cases/", data)
+
+
+def _withdraw(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    ids = _proposal(client, accounts, "preventive_talk")
+    auth.login_as(accounts[Role.REVIEWER])
+    path = f"/cases/decisions/{ids['decision']}/withdraw"
+    return _post(client, auth, path, "/cases/", {"version": ids["decision_version"]})
+
+
+def _follow_up(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    ids = _proposal(client, accounts, "safety_plan")
+    auth.login_as(accounts[Role.REVIEWER])
+    path = f"/cases/decisions/{ids['decision']}/follow-up"
+    return _post(client, auth, path, "/cases/", {"note": "Followed up."})
+
+
+def _override_approve(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    _, ids = _review_case(client, lowered_by=accounts[Role.REVIEWER])
+    auth.login_as(accounts[Role.SUPERVISOR])
+    return _post(client, auth, f"/cases/assessments/{ids['assessment']}/approve", "/cases/", {})
+
+
+def _override_reject(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    _, ids = _review_case(client, lowered_by=accounts[Role.REVIEWER])
+    auth.login_as(accounts[Role.SUPERVISOR])
+    path = f"/cases/assessments/{ids['assessment']}/reject"
+    return _post(client, auth, path, "/cases/", {"reason": "Keep it high."})
+
+
 SCENARIOS: dict[str, Scenario] = {
     "intake.new": _file_media,
     "intake.add_information": _add_information,
@@ -149,6 +341,21 @@ SCENARIOS: dict[str, Scenario] = {
     "admin.user_reset_password": _user_reset,
     "audit.verify": _audit_verify,
     "audit.export": _audit_export,
+    "review.take_next": _take_next,
+    "review.claim": _claim,
+    "review.release": _release,
+    "review.reassign": _reassign,
+    "review.assess": _assess,
+    "review.verify": _verify,
+    "review.decide": _decide,
+    "review.note": _note,
+    "review.close": _close,
+    "review.decision_approve": _approve,
+    "review.decision_reject": _reject,
+    "review.decision_withdraw": _withdraw,
+    "review.follow_up": _follow_up,
+    "review.override_approve": _override_approve,
+    "review.override_reject": _override_reject,
 }
 
 
