@@ -10,15 +10,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib import resources
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import normalise, users
+from . import users
+from .intake import schema, service
 from .models import Report, User
-from .reports import IndexValue, file_report
 from .review.demo import triage_demo_cases
-from .vocab import Region, Role, SourceKind, Verification
+from .vocab import Region, Role
 
 DEMO_ACCOUNTS: tuple[tuple[str, Role, Region | None], ...] = (
     ("caseworker", Role.CASEWORKER, Region.KARAGANDA),
@@ -38,8 +39,12 @@ class DemoAccount:
     region: Region | None
 
 
+_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
+
+
 def _password() -> str:
-    return "-".join(secrets.token_urlsafe(6) for _ in range(3))
+    """Four groups of four: about 79 bits, easy to read off a terminal."""
+    return "-".join("".join(secrets.choice(_ALPHABET) for _ in range(4)) for _ in range(4))
 
 
 def ensure_accounts(session: Session) -> list[DemoAccount]:
@@ -69,81 +74,105 @@ def _article(name: str) -> tuple[str, str]:
     return headline.strip(), body.strip()
 
 
-def ensure_reports(session: Session, caseworker_id: int) -> int:
-    """File the demo reports once; later runs add nothing. Returns how many were filed now."""
-    if session.scalar(select(func.count()).select_from(Report)):
-        return 0
-    today = date.today()
-    actor = str(caseworker_id)
-    headline, body = _article("en-incident.txt")
-    file_report(
-        session,
-        source_kind=SourceKind.MEDIA,
-        region=Region.KARAGANDA,
-        occurred_on=today - timedelta(days=2),
-        categories=["battery", "threat", "minor_harm", "children"],
-        actor=actor,
-        filed_by=caseworker_id,
-        payload={
+def _demo_reports(today: date) -> list[dict[str, Any]]:
+    """Made-up reports of every source kind; two direct ones concern the same woman."""
+    en_headline, en_body = _article("en-incident.txt")
+    ru_headline, ru_body = _article("ru-incident.txt")
+    kk_headline, kk_body = _article("kk-incident.txt")
+    victim = {
+        "name": "Aigerim Demo-Nurlanova",
+        "birth_date": "1991-04-12",
+        "phone": "+7 701 555 0101",
+    }
+    return [
+        {
+            "source_kind": "media",
+            "region": "karaganda",
+            "occurred_on": today - timedelta(days=2),
+            "categories": ["battery", "threat", "minor_harm", "children"],
             "outlet": "Example regional news",
             "url": "https://news.example.kz/2026/11/01/en-incident",
             "language": "en",
-            "headline": headline,
-            "text": body,
+            "headline": en_headline,
+            "text": en_body,
             "people": ["the woman (36)", "her husband (41)"],
         },
-        indexes=[
-            IndexValue("url", normalise.url("https://news.example.kz/2026/11/01/en-incident"))
-        ],
-    )
-    headline, body = _article("ru-incident.txt")
-    file_report(
-        session,
-        source_kind=SourceKind.ONLINE,
-        region=Region.SHYMKENT,
-        occurred_on=today - timedelta(days=1),
-        categories=["battery", "threat"],
-        actor=actor,
-        filed_by=caseworker_id,
-        payload={
+        {
+            "source_kind": "online",
+            "region": "shymkent",
+            "occurred_on": today - timedelta(days=1),
+            "categories": ["battery", "threat"],
             "platform": "telegram",
             "post_url": "https://t.me/example_channel/4821",
             "author_handle": "@sosedka_shym",
-            "captured_text": f"{headline}. {body}",
+            "captured_at": f"{today - timedelta(days=1)}T21:40:00Z",
+            "captured_text": f"{ru_headline}. {ru_body}",
         },
-        indexes=[IndexValue("url", normalise.url("https://t.me/example_channel/4821"))],
-    )
-    file_report(
-        session,
-        source_kind=SourceKind.DIRECT,
-        region=Region.KARAGANDA,
-        occurred_on=today,
-        categories=["psychological", "persecution"],
-        actor=actor,
-        filed_by=caseworker_id,
-        victim_complaint=True,
-        verification=Verification.CORROBORATED,
-        payload={
+        {
+            "source_kind": "media",
+            "region": "pavlodar",
+            "occurred_on": today - timedelta(days=3),
+            "categories": ["threat", "children"],
+            "outlet": "Example regional news",
+            "url": "https://news.example.kz/2026/11/03/kk-incident",
+            "language": "kk",
+            "headline": kk_headline,
+            "text": kk_body,
+        },
+        {
+            "source_kind": "direct",
+            "region": "karaganda",
+            "occurred_on": today,
+            "categories": ["psychological", "persecution"],
             "reporter": "victim",
-            "victim": {
-                "name": "Aigerim Demo-Nurlanova",
-                "birth_date": "1991-04-12",
-                "phone": "+7 701 555 0101",
-            },
+            "victim": victim,
             "aggressor": {"name": "Timur Demo-Nurlanov", "age": 38},
             "relationship": "former_spouse",
             "narrative": "Invented demo story: her former husband follows her to work and calls "
             "dozens of times a day, threatening to take the children.",
+            "victim_complaint": True,
             "may_contact": True,
             "safe_contact": "text message only, after 18:00",
             "consent_support_services": True,
+            "wishes": "She wants him to stop calling; she does not want him arrested.",
         },
-        indexes=[
-            IndexValue(
-                "victim", normalise.name_and_birth("Aigerim Demo-Nurlanova", date(1991, 4, 12))
-            ),
-            IndexValue("phone", normalise.phone("+7 701 555 0101")),
-        ],
-    )
+        {
+            "source_kind": "direct",
+            "region": "karaganda",
+            "occurred_on": today,
+            "categories": ["persecution"],
+            "reporter": "neighbour",
+            "victim": {"name": "Айгерим Демо-Нурланова", "phone": "8 (701) 555-01-01"},
+            "aggressor": {"name": "Тимур Демо-Нурланов"},
+            "relationship": "former_spouse",
+            "narrative": "Invented demo story: a neighbour saw the former husband waiting outside "
+            "her door at night.",
+        },
+    ]
+
+
+def ensure_reports(session: Session, caseworker_id: int) -> int:
+    """File the demo reports once, through intake like any report; later runs add nothing.
+
+    The neighbour's report names the same woman (in Cyrillic, with her phone typed differently):
+    intake finds the probable match and the demo links it to her case, as a caseworker would.
+    """
+    if session.scalar(select(func.count()).select_from(Report)):
+        return 0
+    actor = str(caseworker_id)
+    filed = 0
+    for raw in _demo_reports(date.today()):
+        incoming = schema.parse(raw)
+        try:
+            service.file(session, incoming, actor=actor, filed_by=caseworker_id)
+        except service.ConfirmLink as asked:
+            service.file(
+                session,
+                incoming,
+                actor=actor,
+                filed_by=caseworker_id,
+                link_case_id=asked.matches[0].case_id,
+            )
+        filed += 1
     triage_demo_cases(session)
-    return 3
+    return filed
