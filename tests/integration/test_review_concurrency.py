@@ -1,0 +1,139 @@
+"""Claims under contention, on SQLite and on PostgreSQL: reviewers taking the next case at the same
+moment, round after round, never get the same case, and two claims on one case never both win.
+
+Each thread runs its own transaction per attempt, as concurrent requests would; a barrier lines
+the threads up before every round so the attempts really overlap.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from flask import Flask
+from sqlalchemy import select
+
+from tests.conftest import make_user
+from triage import audit, db
+from triage.models import AuditEvent, Case, User
+from triage.reports import new_case_code
+from triage.review import claims
+from triage.review.errors import ClaimConflict
+from triage.review.rules import ReviewRules
+from triage.vocab import Region, Role
+
+THREADS = 3
+ROUNDS = 30
+RULES = ReviewRules()
+
+
+def _open_cases(app: Flask, count: int) -> list[str]:
+    """Open, triaged cases with distinct priorities (no reports: only claims are under test)."""
+    now = datetime.now(UTC)
+    levels = ("high", "medium", "standard")
+    with app.app_context(), db.transaction(app) as session:
+        made = [
+            Case(
+                code=new_case_code(),
+                region=Region.KARAGANDA.value,
+                risk_level=levels[n % 3],
+                opened_at=now - timedelta(minutes=n),
+                deadline_at=now + timedelta(hours=1 + n),
+            )
+            for n in range(count)
+        ]
+        session.add_all(made)
+        session.flush()
+        return [c.id for c in made]
+
+
+def _run(threads: list[threading.Thread]) -> None:
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+        assert not t.is_alive(), "a thread hung"
+
+
+def test_reviewers_taking_next_at_the_same_moment_never_share_a_case(app: Flask) -> None:
+    reviewers = [
+        make_user(app, f"taker{n}", Role.REVIEWER, Region.KARAGANDA).id for n in range(THREADS)
+    ]
+    available = THREADS * ROUNDS - 7  # the last rounds find the queue empty
+    ids = set(_open_cases(app, available))
+    barrier = threading.Barrier(THREADS)
+    taken: list[tuple[int, str | None]] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work(user_id: int) -> None:
+        try:
+            for _ in range(ROUNDS):
+                barrier.wait(timeout=60)
+                with app.app_context(), db.transaction(app) as session:
+                    user = session.get(User, user_id)
+                    assert user is not None
+                    case = claims.take_next(session, user, rules=RULES)
+                    result = case.id if case else None
+                with lock:  # recorded only once its transaction committed
+                    taken.append((user_id, result))
+        except BaseException as exc:  # surfaced below, with the thread's own traceback
+            errors.append(exc)
+            barrier.abort()
+
+    _run([threading.Thread(target=work, args=(uid,)) for uid in reviewers])
+    assert errors == []
+    got = [case_id for _, case_id in taken if case_id is not None]
+    assert len(taken) == THREADS * ROUNDS
+    assert Counter(got).most_common(1)[0][1] == 1, "a case was handed to two reviewers"
+    assert set(got) == ids, "every case was taken exactly once"
+    with app.app_context(), db.transaction(app) as session:
+        holders = {i: h for i, h in session.execute(select(Case.id, Case.claimed_by))}
+        claimed_events = list(
+            session.scalars(select(AuditEvent).where(AuditEvent.action == "case.claimed"))
+        )
+        verdict = audit.verify(session)
+    assert verdict.ok, verdict
+    expected = {case_id: user_id for user_id, case_id in taken if case_id is not None}
+    assert {k: holders[k] for k in expected} == expected
+    assert sorted(e.object_id for e in claimed_events) == sorted(got)
+
+
+def test_two_claims_on_one_case_never_both_win(app: Flask) -> None:
+    people = [make_user(app, f"claimer{n}", Role.REVIEWER, Region.KARAGANDA).id for n in range(2)]
+    rounds = 15
+    ids = _open_cases(app, rounds)
+    barrier = threading.Barrier(2)
+    outcomes: list[tuple[int, int, bool]] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work(user_id: int) -> None:
+        try:
+            for n, case_id in enumerate(ids):
+                barrier.wait(timeout=60)
+                won = True
+                try:
+                    with app.app_context(), db.transaction(app) as session:
+                        user = session.get(User, user_id)
+                        assert user is not None
+                        claims.claim(session, user, case_id, rules=RULES)
+                except ClaimConflict:
+                    won = False
+                with lock:
+                    outcomes.append((n, user_id, won))
+        except BaseException as exc:
+            errors.append(exc)
+            barrier.abort()
+
+    _run([threading.Thread(target=work, args=(uid,)) for uid in people])
+    assert errors == []
+    for n in range(rounds):
+        winners = [uid for r, uid, won in outcomes if r == n and won]
+        assert len(winners) == 1, f"round {n}: {winners}"
+    with app.app_context(), db.transaction(app) as session:
+        holders = {i: h for i, h in session.execute(select(Case.id, Case.claimed_by))}
+    for n, case_id in enumerate(ids):
+        winner = next(uid for r, uid, won in outcomes if r == n and won)
+        assert holders[case_id] == winner
