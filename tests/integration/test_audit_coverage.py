@@ -329,7 +329,46 @@ def _override_reject(client: FlaskClient, auth: AuthActions, accounts: dict[Role
     return _post(client, auth, path, "/cases/", {"reason": "Keep it high."})
 
 
+def _api_client_new(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    auth.login_as(accounts[Role.ADMIN])
+    data = {"name": "Media Monitor", "scopes": ["media", "online"]}
+    return _post(client, auth, "/admin/api-clients/new", "/admin/api-clients/new", data)
+
+
+def _api_client_revoke(
+    client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]
+) -> Any:
+    from triage.intake import api_clients
+
+    app = client.application
+    with app.app_context(), db.transaction(app) as session:
+        made, _ = api_clients.create_client(session, name="M", scopes=["media"], actor="system")
+        url = f"/admin/api-clients/{made.id}/revoke"
+    auth.login_as(accounts[Role.ADMIN])
+    return _post(client, auth, url, url, {"confirm": "y"})
+
+
+def _api_report(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    from triage.intake import api_clients
+
+    app = client.application
+    with app.app_context(), db.transaction(app) as session:
+        _, token = api_clients.create_client(session, name="M", scopes=["media"], actor="system")
+    body = {
+        "source_kind": "media",
+        "outlet": "Example News",
+        "url": "https://news.example.kz/audit-coverage",
+        "language": "ru",
+        "headline": "Муж избил жену",
+        "text": "Мужчина избил жену.",
+    }
+    return client.post("/api/v1/reports", json=body, headers={"Authorization": f"Bearer {token}"})
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "api.create_report": _api_report,
+    "api_clients.client_new": _api_client_new,
+    "api_clients.client_revoke": _api_client_revoke,
     "intake.new": _file_media,
     "intake.add_information": _add_information,
     "intake.link": _link_report,

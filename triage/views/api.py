@@ -444,6 +444,51 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+#: One request body of each source kind, for the document's readers (fictional people).
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "media": {
+        "summary": "A news article",
+        "value": {
+            "source_kind": "media",
+            "outlet": "Example News",
+            "url": "https://news.example.kz/society/2025/03/01/12345",
+            "published_on": "2025-03-01",
+            "language": "ru",
+            "headline": "В Караганде муж избил жену",
+            "text": "Полиция сообщает, что мужчина избил жену и угрожал ей ножом.",
+            "region": "karaganda",
+            "categories": ["battery", "threat"],
+        },
+    },
+    "online": {
+        "summary": "A post on a platform",
+        "value": {
+            "source_kind": "online",
+            "platform": "telegram",
+            "post_url": "https://t.me/example_channel/4242",
+            "author_handle": "@example_author",
+            "captured_at": "2025-03-01T08:30:00Z",
+            "captured_text": "Сосед снова бьёт жену, вчера она выбежала на улицу в крови.",
+            "region": "almaty",
+        },
+    },
+    "direct": {
+        "summary": "A report by a hotline (a professional reporter)",
+        "value": {
+            "source_kind": "direct",
+            "region": "astana",
+            "reporter": "professional",
+            "relationship": "spouse",
+            "categories": ["psychological"],
+            "victim": {"name": "Example Victim", "age": 34},
+            "narrative": "A caller to the hotline says her husband threatens her every day.",
+            "may_contact": True,
+            "safe_contact": "the hotline's callback number only",
+        },
+    },
+}
+
+
 @lru_cache(maxsize=1)
 def _document() -> dict[str, Any]:
     report_schema = schema.json_schema()
@@ -481,7 +526,8 @@ def _document() -> dict[str, Any]:
                         "required": True,
                         "content": {
                             "application/json": {
-                                "schema": {"$ref": "#/components/schemas/IncomingReport"}
+                                "schema": {"$ref": "#/components/schemas/IncomingReport"},
+                                "examples": EXAMPLES,
                             }
                         },
                     },
