@@ -328,6 +328,7 @@ def test_validation_errors_name_each_field_and_store_nothing(api: Api) -> None:
         ('"media"', 422, "validation-failed"),
         ('{"source_kind": "telepathy"}', 422, "validation-failed"),
         ("[" * 100_000 + "]" * 100_000, 400, "malformed-json"),
+        ('{"victim": ' + '{"a": ' * 900 + "1" + "}" * 901, 422, "validation-failed"),
     ],
 )
 def test_bodies_that_are_not_a_report_object(api: Api, raw: Any, status: int, kind: str) -> None:

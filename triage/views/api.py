@@ -43,6 +43,8 @@ PROBLEM_TYPE = "urn:triage:problem:"
 #: Failed authentications allowed per client address and minute, before any token is looked up.
 AUTH_FAILURE_LIMIT = "30 per minute"
 REALM = 'Bearer realm="triage"'
+#: Deeper JSON is refused before validation: nothing in a report nests beyond three levels.
+MAX_DEPTH = 16
 
 
 class ApiProblem(Exception):
@@ -191,7 +193,24 @@ def _json(data: bytes) -> dict[str, Any]:
         raise ApiProblem(400, malformed, "Malformed JSON", "The body is not valid JSON.") from None
     if not isinstance(value, dict):
         raise schema.InvalidReport({"report": ["must be a JSON object"]})
+    if _depth(value) > MAX_DEPTH:
+        raise schema.InvalidReport({"report": [f"is nested more than {MAX_DEPTH} levels deep"]})
     return value
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests, counted without recursion (a report needs three levels)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _created(outcome: api_clients.Submitted) -> Response:
