@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import audit, normalise, scoring, screening
+from .. import audit, normalise, screening
 from ..crypto import Keyring
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..models import Attachment, Case, Report, ReportIndex, utcnow
 from ..permissions import in_scope
 from ..reports import IndexValue, file_report
+from ..review.cases import provisional_level, set_level
+from ..review.rules import rules_of
 from ..sealed import keyring, open_payload, seal
 from ..vocab import (
     CaseStatus,
@@ -151,14 +153,15 @@ def _cases_with_tokens(session: Session, tokens: dict[str, str]) -> list[Match]:
 
 
 def _screen(incoming: Incoming) -> tuple[list[str], RiskLevel]:
+    """Screening signals of a media or online text, and the report's provisional level from
+    those signals and its incident categories (review's rule, so the queue agrees)."""
     if isinstance(incoming, MediaReport):
-        text = f"{incoming.headline}\n\n{incoming.text}"
+        kinds = sorted(screening.screen(f"{incoming.headline}\n\n{incoming.text}").kinds)
     elif isinstance(incoming, OnlineReport):
-        text = incoming.captured_text
+        kinds = sorted(screening.screen(incoming.captured_text).kinds)
     else:
-        return [], RiskLevel.STANDARD
-    kinds = sorted(screening.screen(text).kinds)
-    return kinds, scoring.provisional_level_from_signals(kinds)
+        kinds = []
+    return kinds, provisional_level(kinds, [c.value for c in incoming.categories])
 
 
 def _starting_verification(incoming: Incoming) -> Verification:
@@ -236,7 +239,7 @@ def file(
     report.risk_level = provisional.value
     case = target if target is not None else session.get(Case, report.case_id)
     assert case is not None
-    _raise_case(case, provisional, verification, victim_complaint, region)
+    _raise_case(session, case, provisional, verification, victim_complaint, region, actor=actor)
     for upload in uploads:
         attach(session, report, upload, actor=actor, uploaded_by=filed_by, ring=ring)
     if target is not None:
@@ -261,15 +264,32 @@ def file(
 
 
 def _raise_case(
+    session: Session,
     case: Case,
     provisional: RiskLevel,
     verification: Verification,
     victim_complaint: bool,
     region: Region | None,
+    *,
+    actor: str,
 ) -> None:
-    """A new report can make its case more urgent, corroborated or complained of; never less."""
-    if case.risk_provisional and RiskLevel(provisional).rank > RiskLevel(case.risk_level).rank:
-        case.risk_level = provisional.value
+    """A new report can make its case more urgent, corroborated or complained of; never less.
+
+    While the case has no assessment its level is provisional: the new report's level raises it,
+    and the response deadline (configured in review's rules) moves with it.
+    """
+    raise_level = RiskLevel(provisional).rank > RiskLevel(case.risk_level).rank
+    if case.risk_provisional and (case.deadline_at is None or raise_level):
+        level = provisional if raise_level else RiskLevel(case.risk_level)
+        set_level(case, level, rules_of(), provisional=True)
+        audit.append(
+            session,
+            actor=actor,
+            action="case.triaged",
+            object_type="case",
+            object_id=case.id,
+            details={"level": level.value, "provisional": True},
+        )
     if (
         verification == Verification.CORROBORATED
         and case.verification == Verification.UNVERIFIED.value
@@ -279,10 +299,6 @@ def _raise_case(
         case.victim_complaint = True
     if case.region is None and region is not None:
         case.region = region.value
-    if case.deadline_at is None or case.risk_provisional:
-        deadline = scoring.response_deadline(RiskLevel(case.risk_level), case.opened_at)
-        if case.deadline_at is None or deadline < case.deadline_at:
-            case.deadline_at = deadline
 
 
 def link(
