@@ -152,7 +152,9 @@ def provisional_level(signals: Iterable[Signal | str]) -> str:
     """
     from .scoring import provisional_level_from_signals  # the one place the rule lives
 
-    return provisional_level_from_signals(s if isinstance(s, str) else s.kind for s in signals).value
+    return provisional_level_from_signals(
+        s if isinstance(s, str) else s.kind for s in signals
+    ).value
 
 
 # -- normal forms --------------------------------------------------------------------------------

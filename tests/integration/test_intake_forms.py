@@ -1,6 +1,7 @@
 """A caseworker files reports of each source kind through the web forms: validation messages next
 to the field, probable matches confirmed by hand, a repeated source refused, attachments sealed
-and typed by content, and everything stored sealed, audited, and readable by permitted users only."""
+and typed by content, and everything stored sealed, audited, and readable by permitted users
+only."""
 
 from __future__ import annotations
 
