@@ -147,6 +147,10 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
             self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss')
+            # gunicorn's control socket lives in the home folder, shared by every instance on
+            # the machine; triage has no use for it.
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             return create_app(_settings())
