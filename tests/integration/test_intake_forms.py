@@ -362,3 +362,16 @@ def test_the_sealed_store_reads_what_the_form_wrote(
     assert payload["victim"]["name"] == "Салтанат Жұмабекова"
     assert payload["victim"]["phone"] == "+7 705 123 45 67"
     assert "region" not in payload and "categories" not in payload  # plain columns
+
+
+def test_the_reviewer_finds_the_attachment_on_the_case_page(app, client, accounts, auth) -> None:
+    auth.login_as(accounts[Role.CASEWORKER])
+    _file(client, auth, "direct", DIRECT, {"attachments": [(io.BytesIO(PDF), "note.pdf")]})
+    auth.logout()
+    with app.app_context(), db.read_only(app) as session:
+        code = session.scalars(select(Case)).one().code
+    auth.login_as(accounts[Role.REVIEWER])
+    page = client.get(f"/cases/{code}").get_data(as_text=True)
+    link = re.search(r'href="(/reports/attachments/[^"]+)"', page)
+    assert link, "the case page does not list the attachment"
+    assert client.get(link.group(1)).data == PDF

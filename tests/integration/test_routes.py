@@ -28,7 +28,8 @@ from triage.permissions import Permission, allows
 from triage.vocab import Role
 
 #: Reachable without signing in. Adding a route here needs a reason: it is open to the internet.
-PUBLIC_ENDPOINTS = {"static", "auth.login"}
+#: Reachable without a session: the API authenticates by bearer token itself.
+PUBLIC_ENDPOINTS = {"static", "auth.login", "api.openapi", "api.create_report", "api.get_report"}
 #: Routes this file must have seen, so that an empty or broken URL map cannot pass.
 KNOWN_ENDPOINTS = {
     "home.index",

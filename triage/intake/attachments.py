@@ -14,7 +14,7 @@ from .. import audit, sealed
 from ..config import Settings
 from ..crypto import Keyring, SealContext
 from ..errors import InvalidInput, NotFound
-from ..models import Attachment, Report, new_id
+from ..models import Attachment, Case, Report, new_id
 from ..permissions import in_scope
 from ..vocab import Role
 
@@ -143,9 +143,9 @@ def readable(
     if role == Role.CASEWORKER.value:
         allowed = report.filed_by == user_id
     else:
-        allowed = role in (Role.REVIEWER.value, Role.SUPERVISOR.value) and in_scope(
-            region, report.region
-        )
+        case = session.get(Case, report.case_id) if report.case_id else None
+        where = case.region if case is not None else report.region
+        allowed = role in (Role.REVIEWER.value, Role.SUPERVISOR.value) and in_scope(region, where)
     if not allowed:
         raise NotFound("There is no such attachment.")
     return report, attachment

@@ -23,6 +23,7 @@ from .. import audit, sealed
 from ..errors import InvalidInput
 from ..models import (
     Assessment,
+    Attachment,
     Case,
     CaseNote,
     Decision,
@@ -450,6 +451,8 @@ class CaseView:
     assessments: list[Assessment]
     decisions: list[Decision]
     current_assessment: Assessment | None
+    #: Each report's attachments (downloading one is audited on its own).
+    attachments: Mapping[str, list[Attachment]] = field(default_factory=dict)
 
 
 def _open(session: Session, record: Any, actor: str, purpose: str) -> Mapping[str, Any] | None:
@@ -457,6 +460,18 @@ def _open(session: Session, record: Any, actor: str, purpose: str) -> Mapping[st
         return sealed.open_payload(session, record, actor=actor, purpose=purpose)
     except sealed.PayloadShredded:
         return None
+
+
+def _attachments(session: Session, report_ids: list[str]) -> dict[str, list[Attachment]]:
+    found: dict[str, list[Attachment]] = {}
+    if report_ids:
+        for a in session.scalars(
+            select(Attachment)
+            .where(Attachment.report_id.in_(report_ids))
+            .order_by(Attachment.uploaded_at)
+        ):
+            found.setdefault(a.report_id, []).append(a)
+    return found
 
 
 def case_view(session: Session, user: User, ref: str, *, now: datetime | None = None) -> CaseView:
@@ -538,6 +553,7 @@ def case_view(session: Session, user: User, ref: str, *, now: datetime | None = 
         assessments=assessments,
         decisions=decisions,
         current_assessment=assessments[-1] if assessments else None,
+        attachments=_attachments(session, [entry.record.id for entry in reports]),
     )
 
 
