@@ -175,6 +175,11 @@ def test_coercive_measure_on_unverified_case_is_refused_then_approved_by_another
     second = signed_in(app, make_user(app, "supervisor.b", Role.SUPERVISOR, Region.KARAGANDA))
     queue = second.get("/cases/approvals").get_data(as_text=True)
     assert code in queue and "Review and decide" in queue
+    assert "Overdue" not in queue
+    with tx(app) as session:  # the deadline passes while the proposal waits
+        waiting = session.get(Case, case_id)
+        waiting.deadline_at = waiting.opened_at - timedelta(minutes=1)
+    assert "Overdue" in second.get("/cases/approvals").get_data(as_text=True)
     case_page = second.get(f"/cases/{code}").get_data(as_text=True)
     assert "Threats with a knife reported." in case_page and "Approve" in case_page
     assert (

@@ -815,6 +815,7 @@ def approvals() -> Page:
         overrides=assessments.pending_overrides(session, me),
         names=cases.user_names(session),
         button=ActionForm(),
+        now=cases.utcnow(),
     )
 
 
