@@ -137,3 +137,67 @@ def test_two_claims_on_one_case_never_both_win(app: Flask) -> None:
     for n, case_id in enumerate(ids):
         winner = next(uid for r, uid, won in outcomes if r == n and won)
         assert holders[case_id] == winner
+
+
+def test_two_supervisors_deciding_one_lowered_level_at_once_never_both_win(app: Flask) -> None:
+    from tests.integration.test_review_services import claimed, make_case, user, version_of
+    from triage.review import assessments
+    from triage.review.errors import NotAwaitingApproval
+
+    proposer = make_user(app, "sup.proposer", Role.SUPERVISOR, Region.KARAGANDA)
+    deciders = [make_user(app, f"sup.{n}", Role.SUPERVISOR, Region.KARAGANDA) for n in range(2)]
+    rounds = 8
+    pending = []
+    for _ in range(rounds):
+        case_id = make_case(app)
+        claimed(app, proposer, case_id, datetime.now(UTC))
+        with app.app_context(), db.transaction(app) as session:
+            lowered = assessments.record_assessment(
+                session,
+                user(session, proposer),
+                case_id,
+                version=version_of(session, case_id),
+                answers={"weapon": "yes"},
+                level="medium",
+                reason="The knife was on the table, never raised.",
+                rules=RULES,
+            )
+            pending.append(lowered.id)
+
+    wins: Counter[str] = Counter()
+    refused: Counter[str] = Counter()
+    barrier = threading.Barrier(len(deciders))
+
+    def decide(account, approve: bool) -> None:
+        for assessment_id in pending:
+            barrier.wait(timeout=30)
+            try:
+                with app.app_context(), db.transaction(app) as session:
+                    assessments.decide_override(
+                        session,
+                        user(session, account),
+                        assessment_id,
+                        approve=approve,
+                        reason=None if approve else "Too early to lower it.",
+                        rules=RULES,
+                    )
+                wins[assessment_id] += 1
+            except NotAwaitingApproval:
+                refused[assessment_id] += 1
+
+    _run(
+        [
+            threading.Thread(target=decide, args=(deciders[0], True)),
+            threading.Thread(target=decide, args=(deciders[1], False)),
+        ]
+    )
+    assert all(wins[a] == 1 for a in pending), wins
+    assert all(refused[a] == 1 for a in pending), refused
+    with app.app_context(), db.read_only(app) as session:
+        decided = [
+            e
+            for e in audit.iter_events(session)
+            if e["action"] in {"assessment.override_approved", "assessment.override_rejected"}
+        ]
+        assert len(decided) == rounds
+        assert audit.verify(session).ok

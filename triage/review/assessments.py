@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .. import audit, scoring, sealed
@@ -19,6 +19,7 @@ from .cases import (
     flush_edit,
     get_case,
     require_open,
+    rowcount,
     scope_clause,
     set_level,
     utcnow,
@@ -170,14 +171,27 @@ def decide_override(
     rules = rules or ReviewRules()
     assessment, found = _pending(session, supervisor, assessment_id)
     written = clean_text(reason, "reason", required=not approve)
-    assessment.override_decided_by = supervisor.id
-    assessment.override_decided_at = now
+    # Compare-and-set, so two supervisors deciding at the same moment cannot both win.
+    decided = session.execute(
+        update(Assessment)
+        .where(
+            Assessment.id == assessment.id,
+            Assessment.override_status == OverrideStatus.PENDING.value,
+        )
+        .values(
+            override_status=(OverrideStatus.APPROVED if approve else OverrideStatus.REJECTED).value,
+            override_decided_by=supervisor.id,
+            override_decided_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(decided) != 1:
+        raise NotAwaitingApproval("Another supervisor decided this lowering of the level first.")
+    session.refresh(assessment)
     if approve:
-        assessment.override_status = OverrideStatus.APPROVED.value
         if found.status == "open":
             set_level(found, RiskLevel(assessment.level), rules, provisional=False)
     else:
-        assessment.override_status = OverrideStatus.REJECTED.value
         payload = sealed.open_payload(
             session, assessment, actor=str(supervisor.id), purpose="assessment.override_decision"
         )
