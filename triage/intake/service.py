@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from .. import audit, normalise, screening
@@ -104,9 +104,17 @@ def _tokens(ring: Keyring, values: Iterable[IndexValue]) -> dict[str, str]:
     return {ring.blind_index(v.kind, v.normalised): v.kind for v in values if v.normalised}
 
 
+def _serialise_source(session: Session, token: str) -> None:
+    """Hold a lock on this source URL until the transaction ends, so two requests filing the same
+    URL at once cannot both find it new. (SQLite's write lock already serialises them.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int(token[:15], 16)})
+
+
 def find_source(session: Session, ring: Keyring, url: str) -> Report | None:
     """The first report of this source URL, if any."""
     token = ring.blind_index("url", normalise.url(url))
+    _serialise_source(session, token)
     return session.scalar(
         select(Report)
         .join(ReportIndex, ReportIndex.report_id == Report.id)
