@@ -9,6 +9,7 @@ init (see ``prepare_sqlite_file``), not per connection.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -75,6 +76,9 @@ def prepare_sqlite_file(engine: Engine) -> None:
         return
     raw = engine.raw_connection()
     try:
+        if engine.url.database and engine.url.database != ":memory:":
+            # Only the instance's owner may read it (the WAL and shared-memory files follow).
+            os.chmod(engine.url.database, 0o600)
         cursor = raw.cursor()
         (auto_vacuum,) = cursor.execute("PRAGMA auto_vacuum").fetchone()
         if auto_vacuum != 1:  # 1 is FULL; changing it on an existing file takes a VACUUM

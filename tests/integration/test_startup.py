@@ -223,6 +223,8 @@ def test_init_is_idempotent(blank: Blank) -> None:
     contents = keyring_file.read_bytes()
     assert stat.S_IMODE(keyring_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(blank.instance.stat().st_mode) & 0o077 == 0
+    if blank.sqlite_file is not None:
+        assert stat.S_IMODE(blank.sqlite_file.stat().st_mode) == 0o600
 
     second = _run(env, "init")
     assert second.exit_code == 0, second.output
