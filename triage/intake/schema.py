@@ -263,7 +263,8 @@ def parse(data: Mapping[str, Any]) -> DirectReport | MediaReport | OnlineReport:
 
 def sealed_payload(report: DirectReport | MediaReport | OnlineReport) -> dict[str, Any]:
     """The part of a report that is sealed: everything but the plain sorting fields."""
-    return report.model_dump(mode="json", exclude=set(PLAIN_FIELDS), exclude_none=True)
+    payload = report.model_dump(mode="json", exclude=set(PLAIN_FIELDS), exclude_none=True)
+    return {k: v for k, v in payload.items() if v not in ({}, [])}  # nothing said, nothing stored
 
 
 def json_schema() -> dict[str, Any]:
