@@ -272,7 +272,7 @@ def test_a_report_can_be_moved_to_a_matching_case_later(app, client, accounts, a
     assert moved.status_code == 302
     with app.app_context(), db.read_only(app) as session:
         cases = session.scalars(select(Case).order_by(Case.opened_at)).all()
-        assert [c.status for c in cases] == ["open", "closed"] and cases[1].outcome == "merged"
+        assert [c.status for c in cases] == ["open", "closed"] and cases[1].outcome == "duplicate"
 
 
 def test_add_information_and_download_an_attachment(app, client, accounts, auth) -> None:
@@ -375,3 +375,64 @@ def test_the_reviewer_finds_the_attachment_on_the_case_page(app, client, account
     link = re.search(r'href="(/reports/attachments/[^"]+)"', page)
     assert link, "the case page does not list the attachment"
     assert client.get(link.group(1)).data == PDF
+
+
+def test_linking_is_only_into_a_match_and_never_out_of_a_case_in_work(
+    app, client, accounts, auth
+) -> None:
+    from triage.review import claims
+    from triage.review.rules import ReviewRules
+
+    auth.login_as(accounts[Role.CASEWORKER])
+    first = _file(client, auth, "direct", {**DIRECT, "victim_complaint": "y"})
+    unrelated = _file(
+        client,
+        auth,
+        "media",
+        {
+            "outlet": "X",
+            "url": "https://example.kz/unrelated",
+            "language": "en",
+            "headline": "Husband beat wife",
+            "text": "A man beat his wife.",
+        },
+    )
+    second = _file(
+        client,
+        auth,
+        "direct",
+        {**DIRECT, "reporter": "witness", "narrative": "seen", "link_to": "new"},
+    )
+    report_id = second.headers["Location"].rsplit("/", 1)[-1]
+    with app.app_context(), db.read_only(app) as session:
+        first_case = session.get(
+            Case, session.get(Report, first.headers["Location"].rsplit("/", 1)[-1]).case_id
+        )
+        other_case = session.get(
+            Case, session.get(Report, unrelated.headers["Location"].rsplit("/", 1)[-1]).case_id
+        )
+        own_case_id = session.get(Report, report_id).case_id
+    token = auth.csrf_token(second.headers["Location"])
+
+    # Not a match: refused, as if the case did not exist.
+    assert (
+        client.post(
+            f"/reports/{report_id}/link", data={"csrf_token": token, "case_id": other_case.id}
+        ).status_code
+        == 404
+    )
+
+    # The report's own case is claimed by a reviewer: a caseworker does not merge it away.
+    with app.app_context(), db.transaction(app) as session:
+        from triage.models import User
+
+        reviewer = session.get(User, accounts[Role.REVIEWER].id)
+        claims.claim(session, reviewer, own_case_id, rules=ReviewRules())
+    refused = client.post(
+        f"/reports/{report_id}/link", data={"csrf_token": token, "case_id": first_case.id}
+    )
+    assert refused.status_code == 409
+    assert "being worked on" in refused.get_data(as_text=True)
+    with app.app_context(), db.read_only(app) as session:
+        assert session.get(Report, report_id).case_id == own_case_id
+        assert session.get(Case, own_case_id).status == "open"

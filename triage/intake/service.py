@@ -18,7 +18,17 @@ from sqlalchemy.orm import Session
 from .. import audit, normalise, screening
 from ..crypto import Keyring
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
-from ..models import Attachment, Case, Report, ReportIndex, utcnow
+from ..models import (
+    Assessment,
+    Attachment,
+    Case,
+    CaseNote,
+    Decision,
+    Report,
+    ReportIndex,
+    VerificationStep,
+    utcnow,
+)
 from ..permissions import in_scope
 from ..reports import IndexValue, file_report
 from ..review.cases import provisional_level, set_level
@@ -312,14 +322,27 @@ def _raise_case(
 def link(
     session: Session, report: Report, case: Case, *, actor: str, user_region: str | None
 ) -> None:
-    """Move a report into another open case (a caseworker's confirmation of a probable match)."""
-    if not in_scope(user_region, case.region):
-        raise NotFound("There is no such case to link to.")
-    if case.status != CaseStatus.OPEN.value:
-        raise Conflict("That case is closed.")
+    """Move a report into a probably matching open case (the filer's or a reviewer's decision).
+
+    Only into a case that really shares an identifying value with the report; and only out of
+    a case nobody has started working on: once it is claimed, assessed or decided, merging it is
+    a reviewer's judgement, not a side effect. The target inherits what the report brings
+    (urgency, corroboration, the victim's complaint); a case left with no report is closed as a
+    duplicate.
+    """
     if report.case_id == case.id:
         return
+    matching = {m.case_id for m in matches_of(session, report) if in_scope(user_region, m.region)}
+    if case.id not in matching:
+        raise NotFound("That case does not match this report.")
     previous = session.get(Case, report.case_id) if report.case_id else None
+    alone = previous is not None and not session.scalar(
+        select(Report.id).where(Report.case_id == previous.id, Report.id != report.id)
+    )
+    if previous is not None and alone and _worked_on(session, previous):
+        raise Conflict(
+            "The report's own case is already being worked on; ask its reviewer to merge it."
+        )
     report.case_id = case.id
     report.status = ReportStatus.LINKED.value
     audit.append(
@@ -334,23 +357,36 @@ def link(
             "how": "confirmed",
         },
     )
+    level = RiskLevel(report.risk_level) if report.risk_level else RiskLevel.STANDARD
+    verification = Verification(report.verification)
+    complaint = previous.victim_complaint if previous is not None and alone else False
+    region = Region(report.region) if report.region else None
+    _raise_case(session, case, level, verification, complaint, region, actor=actor)
     session.flush()
-    if previous is not None and not session.scalar(
-        select(Report.id).where(Report.case_id == previous.id)
-    ):
-        # The report's own case held nothing else: it is merged into the other.
+    if previous is not None and alone:
         previous.status = CaseStatus.CLOSED.value
-        previous.outcome = "merged"
+        previous.outcome = "duplicate"
         previous.closed_at = utcnow()
         previous.claimed_by = None
+        previous.claim_expires_at = None
         audit.append(
             session,
             actor=actor,
             action="case.closed",
             object_type="case",
             object_id=previous.id,
-            details={"outcome": "merged", "into_case_id": case.id},
+            details={"outcome": "duplicate", "into_case_id": case.id},
         )
+
+
+def _worked_on(session: Session, case: Case) -> bool:
+    """Whether anyone has claimed, assessed, verified or decided anything on the case."""
+    if case.claimed_by is not None or not case.risk_provisional:
+        return True
+    for model in (Assessment, Decision, VerificationStep, CaseNote):
+        if session.scalar(select(model.id).where(model.case_id == case.id).limit(1)):
+            return True
+    return False
 
 
 # -- the caseworker's own reports --------------------------------------------------------------
