@@ -131,9 +131,9 @@ def _demo_reports(today: date) -> list[dict[str, Any]]:
             "narrative": "Invented demo story: her former husband follows her to work and calls "
             "dozens of times a day, threatening to take the children.",
             "victim_complaint": True,
-            "may_contact": True,
+            "may_contact": "yes",
             "safe_contact": "text message only, after 18:00",
-            "consent_support_services": True,
+            "consent_support_services": "yes",
             "wishes": "She wants him to stop calling; she does not want him arrested.",
         },
         {
@@ -164,7 +164,7 @@ def ensure_reports(session: Session, caseworker_id: int) -> int:
     for raw in _demo_reports(date.today()):
         incoming = schema.parse(raw)
         try:
-            service.file(session, incoming, actor=actor, filed_by=caseworker_id)
+            service.file(session, incoming, actor=actor, filed_by=caseworker_id, attested=True)
         except service.ConfirmLink as asked:
             service.file(
                 session,
@@ -172,6 +172,7 @@ def ensure_reports(session: Session, caseworker_id: int) -> int:
                 actor=actor,
                 filed_by=caseworker_id,
                 link_case_id=asked.matches[0].case_id,
+                attested=True,
             )
         filed += 1
     triage_demo_cases(session)

@@ -209,7 +209,7 @@ def test_a_report_becomes_an_approved_protective_order(office: Office, tmp_path:
     tab.get_by_label("Threat (to kill, to harm, with a weapon)").check()
     tab.locator("#children_present").get_by_label("Yes", exact=True).check()
     tab.get_by_label("What happened, in the reporter's words").fill(NARRATIVE)
-    tab.get_by_label("The victim may be contacted").check()
+    tab.locator("#may_contact").get_by_label("Yes", exact=True).check()
     tab.get_by_label("How to contact her safely").fill(SAFE_CONTACT)
     tab.get_by_label("Attachments (screenshots, photos, PDF documents)").set_input_files(
         {"name": "journey-screenshot.png", "mimeType": "image/png", "buffer": PNG}

@@ -43,7 +43,7 @@ DIRECT = {
     "place": "пр. Бухар-Жырау, 12",
     "children_present": "yes",
     "narrative": "Соседка слышала крики; муж бил её и угрожал ножом. <script>alert(1)</script>",
-    "may_contact": "y",
+    "may_contact": "yes",
     "safe_contact": "только SMS после 18:00",
 }
 

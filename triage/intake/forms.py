@@ -128,15 +128,19 @@ class DirectForm(_CommonForm):
         default="unknown",
     )
     victim_complaint = BooleanField(_l("The victim has filed a complaint herself"))
-    may_contact = BooleanField(_l("The victim may be contacted"))
+    may_contact = RadioField(
+        _l("May the victim be contacted?"),
+        choices=[("yes", _l("Yes")), ("no", _l("No")), ("unknown", _l("Not known"))],
+        default="unknown",
+    )
     safe_contact = StringField(_l("How to contact her safely"), validators=[Optional()])
-    consent_support_services = BooleanField(
-        _l("She agrees that her data may go to support services")
+    consent_support_services = RadioField(
+        _l("May her data go to support services (crisis centre, shelter, legal aid)?"),
+        choices=[("yes", _l("Yes")), ("no", _l("No")), ("unknown", _l("Not known"))],
+        default="unknown",
     )
     wishes = TextAreaField(_l("Her wishes"), validators=[Optional()])
-    narrative = TextAreaField(
-        _l("What happened, in the reporter's words"), validators=[InputRequired()]
-    )
+    narrative = TextAreaField(_l("What happened, in the reporter's words"), validators=[Optional()])
 
 
 for _name, _field in {

@@ -127,6 +127,7 @@ PastMoment = Annotated[datetime, AfterValidator(_not_future_moment)]
 Iin = Annotated[CodeText | None, AfterValidator(_iin)]
 Phone = Annotated[CodeText | None, AfterValidator(_phone)]
 Categories = Annotated[list[Category], Field(max_length=len(Category))]
+YesNoUnknown = Literal["yes", "no", "unknown"]
 
 
 class _Model(BaseModel):
@@ -166,17 +167,18 @@ class DirectReport(_Common):
     relationship: Relationship
     categories: Annotated[list[Category], Field(min_length=1, max_length=len(Category))]
     place: MediumText | None = None
-    children_present: Literal["yes", "no", "unknown"] = "unknown"
+    children_present: YesNoUnknown = "unknown"
     victim_complaint: bool = False
-    may_contact: bool = False
+    #: Her own answers, as the reporter knows them; "unknown" is never read as a refusal.
+    may_contact: YesNoUnknown = "unknown"
     safe_contact: MediumText | None = None
-    consent_support_services: bool = False
+    consent_support_services: YesNoUnknown = "unknown"
     wishes: WishesText | None = None
     narrative: RequiredLong
 
     @model_validator(mode="after")
     def _consistent(self) -> DirectReport:
-        if self.may_contact and not self.safe_contact:
+        if self.may_contact == "yes" and not self.safe_contact:
             raise ValueError("safe_contact: say how she can be contacted safely")
         if self.victim.is_empty() and self.reporter != ReporterKind.VICTIM:
             raise ValueError("victim: give at least the victim's name, age or a contact")

@@ -177,13 +177,14 @@ def _screen(incoming: Incoming) -> tuple[list[str], RiskLevel]:
         kinds = sorted(screening.screen(f"{incoming.headline}\n\n{incoming.text}").kinds)
     elif isinstance(incoming, OnlineReport):
         kinds = sorted(screening.screen(incoming.captured_text).kinds)
-    else:
-        kinds = []
+    else:  # a direct report's narrative says as much about urgency as an article does
+        kinds = sorted(screening.screen(incoming.narrative).kinds)
     return kinds, provisional_level(kinds, [c.value for c in incoming.categories])
 
 
-def _starting_verification(incoming: Incoming) -> Verification:
-    if isinstance(incoming, DirectReport) and incoming.reporter == ReporterKind.VICTIM:
+def _starting_verification(incoming: Incoming, *, attested: bool) -> Verification:
+    """A report from the victim herself starts corroborated — when a caseworker took it."""
+    if attested and isinstance(incoming, DirectReport) and incoming.reporter == ReporterKind.VICTIM:
         return Verification.CORROBORATED
     return Verification.UNVERIFIED
 
@@ -199,12 +200,16 @@ def file(
     link_case_id: str | None = None,
     new_case: bool = False,
     uploads: Sequence[Upload] = (),
+    attested: bool = False,
     ring: Keyring | None = None,
 ) -> Filed:
     """File ``incoming`` in one transaction: all of it is stored, sealed and audited, or nothing.
 
     ``user_region`` is the filer's scope: matches outside it are not revealed, and a report can
-    only be linked to a case the filer may see. With probable matches and neither
+    only be linked to a case the filer may see. ``attested`` says a caseworker took the report
+    and answers for who made it: only then does "the victim herself" make it corroborated and
+    "she filed a complaint" count as her complaint. A machine client's word is not enough to
+    unlock measures against anyone. With probable matches and neither
     ``link_case_id`` nor ``new_case``, ``ConfirmLink`` is raised and nothing is stored.
     """
     ring = ring or keyring()
@@ -234,8 +239,8 @@ def file(
         raise ConfirmLink(matches)
 
     signals, provisional = _screen(incoming)
-    verification = _starting_verification(incoming)
-    victim_complaint = isinstance(incoming, DirectReport) and incoming.victim_complaint
+    verification = _starting_verification(incoming, attested=attested)
+    victim_complaint = attested and isinstance(incoming, DirectReport) and incoming.victim_complaint
     region = Region(incoming.region) if incoming.region else None
     report = file_report(
         session,

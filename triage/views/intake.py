@@ -98,6 +98,7 @@ def new(kind: str) -> Page:
             link_case_id=None if link_to in (None, "new") else link_to,
             new_case=link_to == "new",
             uploads=uploads,
+            attested=True,
         )
     except service.ConfirmLink as exc:
         db.rollback_request()
