@@ -66,6 +66,8 @@ ACTIONS: dict[str, str] = {
     "report.filed": "a report was filed",
     "report.linked": "a report was linked to an existing case",
     "report.amended": "a caseworker added information to a report",
+    "report.match_checked": "a report about people on record was held for the filer to confirm",
+    "report.refused": "a report was refused before it was stored (reason: duplicate_source)",
     "feed.imported": "a feed import ran (counts of items imported, already imported, dropped)",
     "report.verified": "a report's source was corroborated or found unfounded",
     "attachment.added": "an attachment was sealed and stored with a report",

@@ -174,7 +174,8 @@ def test_media_report_is_screened_and_a_repeated_source_is_refused(
     )
     assert again.status_code == 409
     html = again.get_data(as_text=True)
-    assert "already reported" in html and f"/reports/{first_id}" in html
+    assert "already on record" in html and f"/reports/{first_id}" in html
+    assert "report.refused" in _actions(app)
     assert _count(app, Report) == 1
 
 
@@ -436,3 +437,38 @@ def test_linking_is_only_into_a_match_and_never_out_of_a_case_in_work(
     with app.app_context(), db.read_only(app) as session:
         assert session.get(Report, report_id).case_id == own_case_id
         assert session.get(Case, own_case_id).status == "open"
+
+
+def test_a_duplicate_from_elsewhere_names_nothing(app, client, accounts, auth) -> None:
+    data = {
+        "outlet": "Example",
+        "url": "https://example.kz/shared",
+        "language": "en",
+        "headline": "Husband beat wife",
+        "text": "A man beat his wife.",
+        "region": "karaganda",
+    }
+    auth.login_as(accounts[Role.CASEWORKER])
+    assert _file(client, auth, "media", data).status_code == 302
+    with app.app_context(), db.read_only(app) as session:
+        code = session.scalars(select(Case)).one().code
+    auth.logout()
+    outsider = make_user(app, "shymkent.caseworker", Role.CASEWORKER, Region.SHYMKENT)
+    auth.login_as(outsider)
+    again = _file(client, auth, "media", {**data, "region": "shymkent"})
+    html = again.get_data(as_text=True)
+    assert again.status_code == 409 and "already on record" in html
+    assert code not in html
+    assert "Open the first report" not in html
+
+
+def test_checking_for_matches_is_recorded(app, client, accounts, auth) -> None:
+    auth.login_as(accounts[Role.CASEWORKER])
+    _file(client, auth, "direct", DIRECT)
+    asked = _file(client, auth, "direct", {**DIRECT, "narrative": "again"})
+    assert asked.status_code == 409
+    with app.app_context(), db.read_only(app) as session:
+        events = [e for e in audit.iter_events(session) if e["action"] == "report.match_checked"]
+    assert len(events) == 1
+    assert events[0]["details"] == {"matches": 1, "kinds": "phone,victim", "source_kind": "direct"}
+    assert _count(app, Report) == 1

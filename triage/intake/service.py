@@ -51,12 +51,19 @@ LINK_KINDS = ("victim", "aggressor", "iin", "phone")
 
 
 class DuplicateSource(Conflict):
-    """The same source URL was reported before."""
+    """The same source URL was reported before. Which report and case is for the caller to show
+    only to those who may see them (``visible_to``)."""
 
-    def __init__(self, report: Report, case_code: str) -> None:
+    def __init__(self, report: Report, case: Case | None) -> None:
         self.report_id = report.id
-        self.case_code = case_code
-        super().__init__(f"This source was already reported (case {case_code}).")
+        self.filed_by = report.filed_by
+        self.api_client_id = report.api_client_id
+        self.case_code = case.code if case else None
+        self.case_region = case.region if case else report.region
+        super().__init__("This source is already on record.")
+
+    def visible_to(self, user_id: int, user_region: str | None) -> bool:
+        return self.filed_by == user_id or in_scope(user_region, self.case_region)
 
 
 @dataclass(frozen=True)
@@ -223,8 +230,9 @@ def file(
     if source_url:
         first = find_source(session, ring, source_url)
         if first is not None:
-            case = session.get(Case, first.case_id) if first.case_id else None
-            raise DuplicateSource(first, case.code if case else "—")
+            raise DuplicateSource(
+                first, session.get(Case, first.case_id) if first.case_id else None
+            )
 
     values = index_values(incoming)
     matches = [m for m in find_matches(session, ring, values) if in_scope(user_region, m.region)]

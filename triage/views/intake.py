@@ -23,7 +23,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from .. import db
+from .. import audit, db
 from ..auth import actor_id, requires
 from ..errors import DomainError, InvalidInput
 from ..intake import attachments, schema, service
@@ -102,15 +102,37 @@ def new(kind: str) -> Page:
         )
     except service.ConfirmLink as exc:
         db.rollback_request()
+        # Nothing is stored, but looking up who matches is itself recorded.
+        kinds = sorted({k for m in exc.matches for k in m.kinds})
+        audit.append(
+            db.session(),
+            actor=actor_id(),
+            action="report.match_checked",
+            object_type="report",
+            details={"matches": len(exc.matches), "kinds": ",".join(kinds), "source_kind": kind},
+        )
         return render_template(
             f"intake/{kind}.html", form=form, kind=kind, matches=exc.matches
         ), 409
     except service.DuplicateSource as exc:
         db.rollback_request()
+        audit.append(
+            db.session(),
+            actor=actor_id(),
+            action="report.refused",
+            object_type="report",
+            object_id=exc.report_id,
+            details={"reason": "duplicate_source", "source_kind": kind},
+        )
         form_field = form.url if kind == "media" else form.post_url
         form_field.errors = [*form_field.errors, exc.message]
         return render_template(
-            f"intake/{kind}.html", form=form, kind=kind, matches=None, duplicate=exc
+            f"intake/{kind}.html",
+            form=form,
+            kind=kind,
+            matches=None,
+            duplicate=exc if exc.visible_to(current_user.id, current_user.region) else None,
+            own_first=exc.filed_by == current_user.id,
         ), 409
     except InvalidInput as exc:
         db.rollback_request()
