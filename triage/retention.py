@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.orm import Session
 
 from . import audit, sealed
 from .db import Base
 from .errors import Conflict, NotFound
-from .models import Case, SealedMixin, utcnow
+from .models import Case, IdempotencyKey, Report, ReportIndex, SealedMixin, utcnow
 from .vocab import CaseStatus
 
 
@@ -77,6 +77,11 @@ def purge_case(session: Session, case: Case, *, actor: str, reason: str) -> int:
             details={"case_id": case.id, "reason": reason},
         )
         sealed.shred(session, record)
+    # What could still tell that these people were reported: their blind-index tokens, and the
+    # hashes of the API bodies that carried them.
+    report_ids = select(Report.id).where(Report.case_id == case.id)
+    session.execute(delete(ReportIndex).where(ReportIndex.report_id.in_(report_ids)))
+    session.execute(delete(IdempotencyKey).where(IdempotencyKey.report_id.in_(report_ids)))
     session.flush()
     return len(records)
 

@@ -15,7 +15,7 @@ from triage import audit, db, sealed
 from triage.cli import main
 from triage.config import Settings
 from triage.intake import attachments, schema, service
-from triage.models import Attachment, Case, DataKey, Report, utcnow
+from triage.models import Attachment, Case, DataKey, Report, ReportIndex, utcnow
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 
@@ -91,6 +91,11 @@ def test_purge_by_retention(app: Flask, settings: Settings) -> None:
         with pytest.raises(sealed.PayloadShredded):
             attachments.open_attachment(session, report, attachment, actor="system")  # type: ignore[arg-type]
         assert session.scalar(select(func.count()).select_from(DataKey)) == 2
+        # Nothing left to tell that someone was in the erased case: no blind-index tokens.
+        assert not session.scalar(
+            select(func.count()).select_from(ReportIndex).where(ReportIndex.report_id == report.id)
+        )
+        assert session.scalar(select(func.count()).select_from(ReportIndex)) == 2
         events = [e for e in audit.iter_events(session) if e["action"] == "record.purged"]
         assert len(events) == 1 and events[0]["details"] == {
             "case_id": case.id,
