@@ -329,6 +329,38 @@ def _override_reject(client: FlaskClient, auth: AuthActions, accounts: dict[Role
     return _post(client, auth, path, "/cases/", {"reason": "Keep it high."})
 
 
+def _move_report(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    """Two cases about one victim; the reviewer holding the newer moves its report into the
+    older one from the case page's probable matches."""
+    from triage.models import Case, Report, User
+    from triage.review import claims
+
+    auth.login_as(accounts[Role.CASEWORKER])
+    direct = {
+        "reporter": "neighbour",
+        "victim_name": "Moved Person",
+        "victim_birth_date": "1991-02-03",
+        "relationship": "spouse",
+        "region": "karaganda",
+        "categories": ["battery"],
+        "narrative": "n",
+    }
+    _post(client, auth, "/reports/new/direct", "/reports/new/direct", direct)
+    _post(client, auth, "/reports/new/direct", "/reports/new/direct", {**direct, "link_to": "new"})
+    auth.logout()
+    app = client.application
+    with app.app_context(), db.transaction(app) as session:
+        older, newer = session.scalars(select(Case).order_by(Case.opened_at, Case.id)).all()[-2:]
+        reviewer = session.get(User, accounts[Role.REVIEWER].id)
+        assert reviewer is not None
+        claims.claim(session, reviewer, newer.id)
+        report_id = session.scalar(select(Report.id).where(Report.case_id == newer.id))
+        source, target, version = newer.code, older.code, newer.version
+    auth.login_as(accounts[Role.REVIEWER])
+    path = f"/cases/{source}/reports/{report_id}/move"
+    return _post(client, auth, path, f"/cases/{source}", {"version": version, "target": target})
+
+
 def _api_client_new(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
     auth.login_as(accounts[Role.ADMIN])
     data = {"name": "Media Monitor", "scopes": ["media", "online"]}
@@ -395,6 +427,7 @@ SCENARIOS: dict[str, Scenario] = {
     "review.follow_up": _follow_up,
     "review.override_approve": _override_approve,
     "review.override_reject": _override_reject,
+    "review.move_report": _move_report,
 }
 
 

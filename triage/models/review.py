@@ -100,7 +100,8 @@ class Assessment(SealedMixin, Base):
 
 
 class Decision(SealedMixin, Base):
-    """A preventive measure chosen for a case; the rationale (and any reasons) are sealed."""
+    """A preventive measure chosen for a case; the legal basis, the rationale (and any reasons)
+    are sealed: a free-text field is where a name could be typed."""
 
     __tablename__ = "decision"
     __table_args__ = (
@@ -112,7 +113,6 @@ class Decision(SealedMixin, Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("case_file.id"), index=True)
     measure: Mapped[str] = mapped_column(String(32))
     tier: Mapped[str] = mapped_column(String(16))
-    legal_basis: Mapped[str | None] = mapped_column(String(200))
     starts_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
     follow_up_on: Mapped[date | None] = mapped_column(Date, index=True)
@@ -137,6 +137,27 @@ class Decision(SealedMixin, Base):
     @property
     def because(self) -> tuple[str, ...]:
         return tuple(p for p in (self.approval_because or "").split(",") if p)
+
+    def status_on(self, today: date) -> str:
+        """The status as of ``today``: a measure in effect whose end date has passed is ended.
+        Computed on read, so no background job has to set it (a measure never ends on its end
+        date itself: it is in force through that day)."""
+        if (
+            self.status == DecisionStatus.IN_EFFECT.value
+            and self.ends_on is not None
+            and self.ends_on < today
+        ):
+            return DecisionStatus.ENDED.value
+        return self.status
+
+    @property
+    def shown_status(self) -> str:
+        """``status_on`` today (UTC): what pages show."""
+        return self.status_on(utcnow().date())
+
+    @property
+    def ended(self) -> bool:
+        return self.shown_status == DecisionStatus.ENDED.value
 
 
 class VerificationStep(SealedMixin, Base):

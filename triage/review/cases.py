@@ -1,5 +1,5 @@
 """Cases as reviewers see them: the queue in priority order with its filters and counts, the case
-page with its timeline (the only place personal data is decrypted), notes, closing, and the
+page with its timeline (where review decrypts personal data), notes, closing, and the
 provisional level and deadline that every new case gets.
 
 Every read and write here is limited to the acting user's region scope: a case outside it is
@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -34,7 +34,7 @@ from ..models import (
     new_id,
 )
 from ..scoring import is_overdue, provisional_level_from_signals, response_deadline
-from ..vocab import CaseStatus, DecisionStatus, RiskLevel, SourceKind, Verification
+from ..vocab import CaseStatus, DecisionStatus, RiskLevel, SourceKind
 from .errors import CaseClosed, CaseNotFound, PendingDecisions, StaleEdit
 from .rules import ReviewRules
 
@@ -108,7 +108,7 @@ def level_rank() -> ColumnElement[int]:
 
 
 def priority_order() -> tuple[Any, ...]:
-    """The queue's order (``scoring.queue_sort_key``): level, nearest deadline, oldest first."""
+    """The queue's order, in SQL: level (high first), nearest deadline, oldest first."""
     return (level_rank().desc(), Case.deadline_at.is_(None), Case.deadline_at, Case.opened_at)
 
 
@@ -170,9 +170,25 @@ def provisional_level(signals: Iterable[str], categories: Iterable[str] = ()) ->
     return provisional_level_from_signals(sorted(kinds))
 
 
-def _report_signals(report: Report) -> list[str]:
-    signals = getattr(report, "signals", None)  # set by intake's screening, when it ran
-    return list(signals or [])
+def triage_case(
+    session: Session, case_: Case, level: RiskLevel, rules: ReviewRules, *, actor: str
+) -> None:
+    """Put ``level`` in force on ``case_`` with its response deadline (``set_level``; the case
+    stays provisional as long as no checklist was scored) and record ``case.triaged``.
+
+    The one place a case's provisional triage happens: intake calls it when a report is filed or
+    linked, ``triage_new_cases`` for cases opened any other way. The caller makes sure nobody
+    triages the same case at once (its transaction holds the case)."""
+    set_level(case_, level, rules, provisional=case_.risk_provisional)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="case.triaged",
+        object_type="case",
+        object_id=case_.id,
+        details={"level": level.value, "provisional": case_.risk_provisional},
+    )
 
 
 def triage_new_cases(
@@ -180,39 +196,29 @@ def triage_new_cases(
 ) -> int:
     """Give every open case that has no deadline yet its provisional level and deadline.
 
-    Intake opens cases; this puts them in the queue's order. It is idempotent and safe to run
-    from several processes at once: each case is set by a compare-and-set on ``deadline_at IS
-    NULL``, and only the process that set it writes the ``case.triaged`` event.
+    Intake triages the cases it opens as it files them; this is the fallback for cases opened
+    outside intake (imports, demo data, older rows). It is idempotent and safe to run from
+    several processes at once: on PostgreSQL the cases are locked with ``FOR UPDATE SKIP
+    LOCKED`` (a case another process is triaging is left to it, and a case it finished no longer
+    matches), and on SQLite the transaction holds the write lock from ``BEGIN IMMEDIATE``.
     """
     rules = rules or ReviewRules()
+    query = select(Case).where(Case.status == CaseStatus.OPEN.value, Case.deadline_at.is_(None))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
     pending = session.scalars(
-        select(Case).where(Case.status == CaseStatus.OPEN.value, Case.deadline_at.is_(None))
+        query.order_by(Case.opened_at, Case.id).execution_options(populate_existing=True)
     ).all()
     done = 0
     for found in pending:
+        if found.deadline_at is not None:
+            continue
         reports = session.scalars(select(Report).where(Report.case_id == found.id)).all()
-        signals = [s for r in reports for s in _report_signals(r)]
+        signals = [s for r in reports for s in (r.signals or [])]
         categories = [c for r in reports for c in (r.categories or [])]
         level = provisional_level(signals, categories) if found.risk_provisional else None
         level = level or RiskLevel(found.risk_level)
-        deadline = response_deadline(level, found.opened_at, rules.deadlines)
-        result = session.execute(
-            update(Case)
-            .where(Case.id == found.id, Case.deadline_at.is_(None))
-            .values(risk_level=level.value, deadline_at=deadline)
-            .execution_options(synchronize_session=False)
-        )
-        if rowcount(result) != 1:
-            continue
-        session.refresh(found)
-        audit.append(
-            session,
-            actor=audit.SYSTEM_ACTOR,
-            action="case.triaged",
-            object_type="case",
-            object_id=found.id,
-            details={"level": level.value, "provisional": found.risk_provisional},
-        )
+        triage_case(session, found, level, rules, actor=audit.SYSTEM_ACTOR)
         done += 1
     return done
 
@@ -453,6 +459,8 @@ class CaseView:
     current_assessment: Assessment | None
     #: Each report's attachments (downloading one is audited on its own).
     attachments: Mapping[str, list[Attachment]] = field(default_factory=dict)
+    #: Each decision's decrypted payload (legal basis, rationale, reasons), by decision id.
+    decision_payloads: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
 
 
 def _open(session: Session, record: Any, actor: str, purpose: str) -> Mapping[str, Any] | None:
@@ -524,14 +532,12 @@ def case_view(session: Session, user: User, ref: str, *, now: datetime | None = 
             .order_by(Decision.proposed_at, Decision.id)
         )
     )
+    decision_payloads: dict[str, Mapping[str, Any] | None] = {}
     for d in decisions:
+        decision_payloads[d.id] = _open(session, d, actor, VIEW_PURPOSE)
         entries.append(
             TimelineEntry(
-                d.proposed_at,
-                "decision",
-                d,
-                _open(session, d, actor, VIEW_PURPOSE),
-                names.get(d.proposed_by),
+                d.proposed_at, "decision", d, decision_payloads[d.id], names.get(d.proposed_by)
             )
         )
     for n in session.scalars(select(CaseNote).where(CaseNote.case_id == found.id)):
@@ -554,6 +560,7 @@ def case_view(session: Session, user: User, ref: str, *, now: datetime | None = 
         decisions=decisions,
         current_assessment=assessments[-1] if assessments else None,
         attachments=_attachments(session, [entry.record.id for entry in reports]),
+        decision_payloads=decision_payloads,
     )
 
 
@@ -681,14 +688,6 @@ def mark_closed(
         object_id=found.id,
         details={"outcome": outcome.value},
     )
-
-
-def verification_label(value: str) -> str:
-    return {
-        Verification.UNVERIFIED.value: str(_l("unverified")),
-        Verification.CORROBORATED.value: str(_l("corroborated")),
-        Verification.UNFOUNDED.value: str(_l("unfounded")),
-    }.get(value, value)
 
 
 def eligible_holders(session: Session, case_: Case) -> Sequence[User]:

@@ -152,7 +152,7 @@ def release(session: Session, user: User, ref: str, *, now: datetime | None = No
         .values(claimed_by=None, claim_expires_at=None)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(result) != 1:
         raise ClaimConflict("You do not hold this case.")
     session.refresh(found)
     audit.append(
@@ -172,12 +172,16 @@ def reassign(
     ref: str,
     to_user_id: int | None,
     *,
+    expected: tuple[int | None, datetime | None] | None = None,
     now: datetime | None = None,
     rules: ReviewRules | None = None,
 ) -> Case:
     """A supervisor hands a case to another reviewer, or frees it (``to_user_id`` ``None``).
 
-    The new holder must be an active reviewer or supervisor whose scope covers the case.
+    The new holder must be an active reviewer or supervisor whose scope covers the case. The
+    change is a compare-and-set on the holder and claim expiry the supervisor saw (``expected``,
+    from the reassign form; the ones just loaded otherwise): if someone claimed, released or
+    took the case over meanwhile, ``ClaimConflict`` and nothing changes.
     """
     now = now or utcnow()
     rules = rules or ReviewRules()
@@ -196,15 +200,31 @@ def reassign(
                 "Choose an active reviewer or supervisor whose region covers this case."
             )
     previous = found.claimed_by if holder_is_active(found, now) else None
-    session.execute(
+    seen_holder, seen_expiry = (
+        expected if expected is not None else (found.claimed_by, found.claim_expires_at)
+    )
+    result = session.execute(
         update(Case)
-        .where(Case.id == found.id)
+        .where(
+            Case.id == found.id,
+            Case.status == CaseStatus.OPEN.value,
+            Case.claimed_by.is_(None) if seen_holder is None else Case.claimed_by == seen_holder,
+            Case.claim_expires_at.is_(None)
+            if seen_expiry is None
+            else Case.claim_expires_at == seen_expiry,
+        )
         .values(
             claimed_by=target.id if target else None,
             claim_expires_at=(now + rules.claim_for) if target else None,
         )
         .execution_options(synchronize_session=False)
     )
+    if rowcount(result) != 1:
+        session.refresh(found)
+        require_open(found)
+        raise ClaimConflict(
+            "Someone claimed, released or reassigned this case meanwhile; reload and try again."
+        )
     session.refresh(found)
     audit.append(
         session,
@@ -238,17 +258,10 @@ def require_claim(
         .values(claim_expires_at=now + rules.claim_for)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(result) != 1:
         raise ClaimRequired("Claim this case before working on it.")
     # Keep the loaded object in step without a version bump: claims are not edits.
     session.refresh(case_, attribute_names=["claimed_by", "claim_expires_at"])
 
 
-def holder_of(session: Session, case_: Case, now: datetime | None = None) -> User | None:
-    now = now or utcnow()
-    if not holder_is_active(case_, now):
-        return None
-    return session.get(User, case_.claimed_by)
-
-
-__all__ = ["claim", "holder_of", "reassign", "release", "require_claim", "take_next"]
+__all__ = ["claim", "reassign", "release", "require_claim", "take_next"]

@@ -1,12 +1,16 @@
-"""Decisions on measures: proposing one (with its legal basis, sealed rationale and dates), the
-four-eyes approval or rejection by a supervisor, withdrawal by the proposer, and the approvals
-queue. The rules themselves are ``triage.measures``; this module applies them to stored cases."""
+"""Decisions on measures: proposing one (with its sealed legal basis and rationale, and bounded
+dates), the four-eyes approval or rejection by a supervisor, withdrawal by the proposer, and the
+approvals queue. The rules themselves are ``triage.measures``; this module applies them to stored
+cases.
+
+A measure never "ends" by a background job: a decision in effect whose ``ends_on`` is before today
+*is* ended, computed on read (``Decision.status_on`` / ``Decision.shown_status``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,6 +44,90 @@ from .rules import ReviewRules
 
 #: Measures whose recorded wish (a key of a direct report's payload) the victim may have refused.
 _WISH_KEYS = {"contact_victim": "may_contact", "refer_support": "consent_support_services"}
+
+#: No measure starts before this day (a typo guard: triage holds nothing older).
+EARLIEST_START = date(2000, 1, 1)
+#: How far ahead a measure may be planned to start.
+MAX_START_AHEAD = timedelta(days=365)
+#: A typo guard for measures without a legal maximum term.
+MAX_TERM_WITHOUT_LIMIT = timedelta(days=5 * 365)
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February into a common year
+        return day.replace(year=day.year + years, day=28)
+
+
+def legal_end_limit(measure: measures.Measure, starts_on: date) -> date | None:
+    """The latest end date the law allows for ``measure`` starting on ``starts_on``, if it sets
+    one: special requirements at most one year (Code of Administrative Offences, Article 54); a
+    measure with a fixed (configured) term, such as a protective order, at most that term."""
+    if measure.code == "special_requirements":
+        return _add_years(starts_on, 1)
+    if measure.default_duration is not None:
+        return starts_on + measure.default_duration
+    return None
+
+
+def check_dates(
+    measure: measures.Measure,
+    *,
+    starts_on: date | None,
+    ends_on: date | None,
+    follow_up_on: date | None,
+    today: date,
+    follow_up_days: int,
+) -> tuple[date, date | None, date | None]:
+    """The start, end and follow-up dates of a proposal, defaulted and bounded.
+
+    The start defaults to today; it is not before 2000 nor more than a year ahead. A measure with
+    an end date must have one (a protective order defaults to its configured term; a court's
+    special requirements must be given). The end is after the start and not beyond the legal
+    maximum where the law sets one. The follow-up defaults to ``follow_up_days`` before the end
+    and lies between the start and the end."""
+    start = starts_on or today
+    if start < EARLIEST_START:
+        raise InvalidDecision("The start date is too far in the past (before 2000).")
+    if start > today + MAX_START_AHEAD:
+        raise InvalidDecision("The start date may be at most a year ahead.")
+    end = ends_on
+    if end is None and measure.has_end_date:
+        end = measures.end_date_for(measure, start)
+        if end is None:
+            raise InvalidDecision("Give the end date this measure was (or will be) set for.")
+    if end is not None:
+        if end <= start:
+            raise InvalidDecision("The end date must be after the start date.")
+        limit = legal_end_limit(measure, start)
+        if limit is not None and end > limit:
+            raise InvalidDecision(
+                f"The end date is beyond the longest term the law allows for this measure "
+                f"(at most {limit.isoformat()} for this start date)."
+            )
+        if limit is None and end > start + MAX_TERM_WITHOUT_LIMIT:
+            raise InvalidDecision("The end date is too far ahead (at most five years).")
+    follow_up = follow_up_on
+    if follow_up is None and end is not None:
+        follow_up = max(start, measures.follow_up_date(end, follow_up_days))
+    if follow_up is not None:
+        if follow_up < start:
+            raise InvalidDecision("The follow-up date must not be before the start date.")
+        if end is not None and follow_up > end:
+            raise InvalidDecision("The follow-up date must not be after the end date.")
+        if end is None and follow_up > start + MAX_TERM_WITHOUT_LIMIT:
+            raise InvalidDecision("The follow-up date is too far ahead (at most five years).")
+    return start, end, follow_up
+
+
+def _refusal(value: object, reporter: object) -> bool:
+    """Whether a recorded wish is the victim's refusal. Intake records "yes" / "no" / "unknown";
+    older payloads hold booleans, where ``False`` may only mean "not asked" — it counts as her
+    refusal only when she reported herself."""
+    if isinstance(value, str):
+        return value.strip().lower() == "no"
+    return value is False and reporter == "victim"
 
 
 @dataclass(frozen=True)
@@ -87,7 +175,7 @@ def _refused_wishes(session: Session, user: User, case_: Case, code: str) -> boo
             )
         except sealed.PayloadShredded:
             continue
-        if payload.get(key) is False:
+        if _refusal(payload.get(key), payload.get("reporter")):
             return True
     return False
 
@@ -130,6 +218,14 @@ def propose(
         raise InvalidDecision("The legal basis is too long (at most 200 characters).")
     if chosen.aimed_at_aggressor and not basis:
         raise InvalidDecision("Give the legal basis (the article) for a measure on the aggressor.")
+    start, end, follow_up = check_dates(
+        chosen,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        follow_up_on=follow_up_on,
+        today=today,
+        follow_up_days=rules.follow_up_days,
+    )
     require_claim(session, user, found, now=now, rules=rules)
     against = against_victim_wishes or _refused_wishes(session, user, found, chosen.code)
     reason = clean_text(wishes_reason, "reason", required=False)
@@ -151,13 +247,6 @@ def propose(
             "This measure goes against the victim's recorded wishes: write down why."
         ) from None
 
-    start = starts_on or today
-    end = ends_on or (measures.end_date_for(chosen, start) if chosen.has_end_date else None)
-    if end is not None and end < start:
-        raise InvalidDecision("The end date must not be before the start date.")
-    follow_up = follow_up_on
-    if follow_up is None and end is not None:
-        follow_up = max(start, measures.follow_up_date(end, rules.follow_up_days))
     status = (
         DecisionStatus.AWAITING_APPROVAL if check.needs_supervisor else DecisionStatus.IN_EFFECT
     )
@@ -166,7 +255,6 @@ def propose(
         case_id=found.id,
         measure=chosen.code,
         tier=chosen.tier.value,
-        legal_basis=basis or None,
         starts_on=start,
         ends_on=end,
         follow_up_on=follow_up,
@@ -181,7 +269,11 @@ def propose(
     sealed.seal(
         session,
         decision,
-        {"rationale": rationale_text, "wishes_reason": reason if against else None},
+        {
+            "rationale": rationale_text,
+            "legal_basis": basis or None,
+            "wishes_reason": reason if against else None,
+        },
     )
     flush_edit(session)
     audit.append(
@@ -249,6 +341,10 @@ def approve(
     tier = MeasureTier(decision.tier)
     if tier in measures.AIMED_AT_AGGRESSOR and found.verification != Verification.CORROBORATED:
         raise UnverifiedCase("The case is no longer corroborated; this measure cannot be approved.")
+    if decision.ends_on is not None and decision.ends_on < now.date():
+        raise NotAwaitingApproval(
+            "This measure's end date has passed; propose it again with new dates."
+        )
     decision.status = DecisionStatus.IN_EFFECT.value
     decision.approved_by = supervisor.id
     decision.approved_at = now
@@ -353,6 +449,8 @@ __all__ = [
     "approve",
     "awaiting_approval",
     "can_decide",
+    "check_dates",
+    "legal_end_limit",
     "options_for",
     "propose",
     "reject",

@@ -100,3 +100,18 @@ class ReasonRequired(InvalidInput):
 
 class InvalidReassignment(InvalidInput):
     title = "The case cannot be given to that user"
+
+
+class ReportNotFound(NotFound):
+    """No such report on this case (or not in the user's scope)."""
+
+    title = "No such report"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or "There is no such report on this case.")
+
+
+class LastReportWorkedOn(Conflict):
+    """Moving a case's last report away would merge away a case with recorded work on it."""
+
+    title = "The case has recorded work"

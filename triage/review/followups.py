@@ -1,6 +1,7 @@
 """Follow-ups: measures in effect with an end date surface on the dashboard a configurable number
 of days before they end, so they can be renewed or extended in time; following one up records a
-sealed note."""
+sealed note. A measure whose end date has passed shows as ended (computed on read) and stays
+listed until it is followed up."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ class FollowUp:
     decision: Decision
     case: Case
     days_left: int | None
+    #: The measure's end date has passed (``Decision.status_on``): it is shown as ended, and
+    #: stays listed until someone records its follow-up.
+    ended: bool = False
 
 
 def due(
@@ -55,7 +59,15 @@ def due(
         )
         .order_by(Decision.ends_on, Decision.follow_up_on, Decision.id)
     ).all()
-    return [FollowUp(d, c, (d.ends_on - today).days if d.ends_on else None) for d, c in rows]
+    return [
+        FollowUp(
+            d,
+            c,
+            (d.ends_on - today).days if d.ends_on else None,
+            d.status_on(today) == DecisionStatus.ENDED.value,
+        )
+        for d, c in rows
+    ]
 
 
 def record_follow_up(

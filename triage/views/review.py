@@ -8,7 +8,7 @@ events. A refused action rolls the request back and says why, never with a perso
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -33,7 +33,7 @@ from ..auth import requires
 from ..errors import DomainError
 from ..models import Case, CorroborationMethod, User, VerificationOutcome
 from ..permissions import Permission
-from ..review import assessments, cases, claims, decisions, followups, verification
+from ..review import assessments, cases, claims, decisions, followups, linking, verification
 from ..review.rules import rules_of
 from ..scoring import Answer, Checklist
 from ..vocab import (
@@ -257,6 +257,28 @@ class CloseForm(FlaskForm):  # type: ignore[misc]
 
 class ReassignForm(FlaskForm):  # type: ignore[misc]
     to_user = SelectField(_l("Give the case to"), choices=[], validators=[Optional()])
+    #: The holder and claim expiry the page showed: the reassignment is a compare-and-set on them.
+    seen_holder = HiddenField()
+    seen_expiry = HiddenField()
+
+
+class MoveReportForm(FlaskForm):  # type: ignore[misc]
+    version = HiddenField()
+    target = HiddenField(validators=[DataRequired()])
+
+
+def _seen_claim(form: ReassignForm) -> tuple[int | None, datetime | None] | None:
+    """The claim the reassign page showed, or ``None`` when the form did not carry it."""
+    holder, expiry = form.seen_holder.data, form.seen_expiry.data
+    if holder is None and expiry is None:
+        return None
+    try:
+        return (
+            int(holder) if holder else None,
+            datetime.fromisoformat(expiry) if expiry else None,
+        )
+    except ValueError:
+        return None
 
 
 class ReasonForm(FlaskForm):  # type: ignore[misc]
@@ -379,6 +401,12 @@ def case_page(ref: str) -> Page:
     session = db.session()
     me = _me()
     view = cases.case_view(session, me, ref)
+    holds = (
+        view.case.status == "open"
+        and view.case.claimed_by == me.id
+        and me.role in (Role.REVIEWER.value, Role.SUPERVISOR.value)
+    )
+    matches = linking.matches_for(session, me, [e.record for e in view.reports]) if holds else {}
     return render_template(
         "review/case.html",
         view=view,
@@ -387,6 +415,7 @@ def case_page(ref: str) -> Page:
         button=ActionForm(),
         can_decide=lambda d: decisions.can_decide(me, d),
         checklist=_checklist_for(view),
+        matches=matches,
     )
 
 
@@ -408,6 +437,31 @@ def claim(ref: str) -> Response:
         except DomainError as exc:
             return _refused(exc, back)
         flash(_("You now hold case %(code)s.", code=found.code), "info")
+    return redirect(back)
+
+
+@bp.route("/<ref>/reports/<report_id>/move", methods=["POST"])
+@requires(Permission.CASE_WORK)
+def move_report(ref: str, report_id: str) -> Response:
+    """Move a report into a probably matching case (the holder's decision)."""
+    form = MoveReportForm()
+    back = url_for("review.case_page", ref=ref)
+    if not form.validate_on_submit():
+        flash(_("Choose the case to move the report to."), "error")
+        return redirect(back)
+    try:
+        target = linking.move_report(
+            db.session(),
+            _me(),
+            ref,
+            report_id,
+            form.target.data,
+            version=_version(form),
+            rules=rules_of(),
+        )
+    except DomainError as exc:
+        return _refused(exc, back)
+    flash(_("The report is now part of case %(code)s.", code=target.code), "info")
     return redirect(back)
 
 
@@ -437,9 +491,15 @@ def reassign(ref: str) -> Page:
         for u in cases.eligible_holders(session, found)
     ]
 
+    if request.method == "GET":
+        form.seen_holder.data = str(found.claimed_by) if found.claimed_by else ""
+        form.seen_expiry.data = found.claim_expires_at.isoformat() if found.claim_expires_at else ""
+
     def run() -> Case:
         target = int(form.to_user.data) if form.to_user.data else None
-        return claims.reassign(session, me, found.id, target, rules=rules_of())
+        return claims.reassign(
+            session, me, found.id, target, expected=_seen_claim(form), rules=rules_of()
+        )
 
     def done(result: Case) -> Response:
         flash(_("Case %(code)s reassigned.", code=result.code), "info")
