@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .audit import FIELDS, GENESIS_HASH, chain_hash
+from .audit import FIELDS, GENESIS_HASH, verify_stream
 from .crypto import CryptoError, Keyring, verify_signature
 
 FORMATS = ("jsonl", "csv")
@@ -292,6 +292,27 @@ def _parse_csv(handle: IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | str]]:
         yield index, event
 
 
+class _Lines:
+    """The parsed events of an export for ``verify_stream``, remembering the line each came from
+    and the first line that could not be read at all."""
+
+    def __init__(self, parsed: Iterator[tuple[int, dict[str, Any] | str]]) -> None:
+        self._parsed = parsed
+        self.line = 0
+        self.error = ""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        try:
+            for line, event in self._parsed:
+                self.line = line
+                if isinstance(event, str):
+                    self.error = f"line {line} {event}"
+                    return
+                yield event
+        except (UnicodeDecodeError, csv.Error):
+            self.error = f"line {self.line + 1} is not valid UTF-8 CSV text"
+
+
 def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -336,22 +357,20 @@ def verify_export(data_path: Path, manifest_path: Path, public_key_path: Path) -
         return ExportVerdict(False, problems=[f"the manifest names an unknown format {fmt!r}"])
     problems: list[str] = []
     first_prev = manifest["first_prev_hash"] or GENESIS_HASH
-    prev, count, expected_seq = first_prev, 0, manifest.get("first_seq")
     try:
         handle = data_path.open("rb")
     except OSError as exc:
         raise ExportError(f"cannot read the export {data_path}: {exc.strerror}") from None
     with handle:
-        parsed = _parse_jsonl(handle) if fmt == "jsonl" else _parse_csv(handle)
-        for line, event in parsed:
-            if isinstance(event, str):
-                problems.append(f"line {line} {event}")
-                break
-            problem = _check_link(event, prev, expected_seq)
-            if problem:
-                problems.append(f"line {line} (seq {event.get('seq')}): {problem}")
-                break
-            prev, count, expected_seq = event["hash"], count + 1, event["seq"] + 1
+        lines = _Lines(_parse_jsonl(handle) if fmt == "jsonl" else _parse_csv(handle))
+        verdict = verify_stream(
+            lines, first_prev_hash=first_prev, first_seq=manifest.get("first_seq")
+        )
+    count, prev = verdict.count, verdict.last_hash
+    if lines.error:
+        problems.append(lines.error)
+    elif not verdict.ok:
+        problems.append(f"line {lines.line} (seq {verdict.broken_seq}): {verdict.reason}")
     if not problems:
         if count != manifest["count"]:
             problems.append(
@@ -364,19 +383,3 @@ def verify_export(data_path: Path, manifest_path: Path, public_key_path: Path) -
             "the file's SHA-256 differs from the manifest's: the file is not the one signed"
         )
     return ExportVerdict(not problems, count, problems)
-
-
-def _check_link(event: Mapping[str, Any], prev: str, expected_seq: int | None) -> str:
-    seq = event.get("seq")
-    if not isinstance(seq, int) or isinstance(seq, bool):
-        return "sequence number is not an integer"
-    if expected_seq is not None and seq != expected_seq:
-        return f"expected seq {expected_seq}: a line is missing, added or moved"
-    if event.get("prev_hash") != prev:
-        return "prev_hash is not the previous event's hash"
-    try:
-        if chain_hash(event) != event.get("hash"):
-            return "hash mismatch: the event was altered"
-    except (KeyError, TypeError, ValueError):
-        return "the event is malformed"
-    return ""

@@ -219,7 +219,20 @@ def test_a_dropped_line_is_refused(exported: dict[str, Path]) -> None:
     exported["jsonl"].write_text("".join(lines[:3] + lines[4:]), encoding="utf-8")
     code, output = _verify_export(exported["jsonl"], _manifest(exported["jsonl"]), exported["key"])
     assert code == 1
-    assert "line 4 (seq 5): expected seq 4" in output
+    assert "line 4 (seq 4): gap or reorder: expected seq 4, found 5" in output
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_bytes_that_are_not_text_are_refused_not_crashed_on(
+    exported: dict[str, Path], fmt: str
+) -> None:
+    data = exported[fmt].read_bytes()
+    position = data.index(b"r-3")
+    exported[fmt].write_bytes(data[:position] + b"\xff\xfe" + data[position + 2 :])
+    code, output = _verify_export(exported[fmt], _manifest(exported[fmt]), exported["key"])
+    assert code == 1
+    assert "Traceback" not in output
+    assert "line " in output and "SHA-256 differs" in output
 
 
 def test_a_manifest_from_another_export_is_refused(exported: dict[str, Path]) -> None:
