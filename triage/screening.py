@@ -58,8 +58,6 @@ others are DOMAIN.md's."""
 CONTEXT_KINDS: tuple[str, ...] = ("topic", "incident", "narrator", "general", "offtopic")
 """Kinds of the cues in ``Screening.context``: they explain a decision but are not signals."""
 
-HIGH_KINDS = frozenset({"death", "strangulation", "weapon", "threat_to_kill"})
-MEDIUM_KINDS = frozenset({"injury", "pregnancy", "children", "prior_incidents", "stalking"})
 SEVERITY_KINDS = frozenset(SIGNAL_KINDS) - {"violence", "family", "threat"}
 
 WINDOW = 10

@@ -279,9 +279,3 @@ class Language(StrEnum):
                 self.value
             ]
         )
-
-
-class Answer(StrEnum):
-    YES = "yes"
-    NO = "no"
-    UNKNOWN = "unknown"
