@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import Account, make_user
 from triage import db
-from triage.models import AuditEvent, Case, Decision, User
+from triage.errors import NotFound
+from triage.models import AuditEvent, Case, Decision, Report, User
 from triage.reports import file_report
 from triage.review import assessments, cases, claims, decisions, followups, verification
 from triage.review.errors import (
@@ -615,3 +616,396 @@ def test_audit_details_never_hold_what_was_written(app, people):
         )
         details = " ".join(session.scalars(select(AuditEvent.details)))
     assert "Secret note" not in details and "police check at the address" not in details
+
+
+# -- decision dates, ending, wishes, the sealed legal basis -----------------------------------
+
+
+def _corroborated_case(app: Flask, people: dict[str, Account], **kw: Any) -> str:
+    case_id = make_case(app, verification_state=Verification.CORROBORATED, **kw)
+    claimed(app, people["reviewer"], case_id)
+    return case_id
+
+
+def test_a_measure_with_an_end_date_needs_one_within_its_legal_term(app, people):
+    from triage.review.errors import InvalidDecision
+
+    case_id = _corroborated_case(app, people)
+    reviewer = people["reviewer"]
+    start = NOW.date()
+    # The court sets special requirements: their end must be given, and is at most a year.
+    with pytest.raises(InvalidDecision, match="end date"):
+        _propose(app, reviewer, case_id, "special_requirements")
+    with pytest.raises(InvalidDecision, match="longest term"):
+        _propose(
+            app, reviewer, case_id, "special_requirements", ends_on=start + timedelta(days=367)
+        )
+    court = _propose(
+        app, reviewer, case_id, "special_requirements", ends_on=start + timedelta(days=180)
+    )
+    assert court.ends_on == start + timedelta(days=180)
+    # A protective order defaults to its configured term and may not outlast it.
+    with pytest.raises(InvalidDecision, match="longest term"):
+        _propose(app, reviewer, case_id, "protective_order", ends_on=start + timedelta(days=31))
+    order = _propose(app, reviewer, case_id, "protective_order")
+    assert order.ends_on == start + timedelta(days=30)
+    # An end is after the start, for every measure.
+    with pytest.raises(InvalidDecision, match="after the start"):
+        _propose(app, reviewer, case_id, "safety_plan", ends_on=start)
+    with pytest.raises(InvalidDecision, match="after the start"):
+        _propose(app, reviewer, case_id, "protective_order", ends_on=start - timedelta(days=1))
+
+
+def test_start_and_follow_up_dates_are_bounded(app, people):
+    from triage.review.errors import InvalidDecision
+
+    case_id = _corroborated_case(app, people)
+    reviewer = people["reviewer"]
+    today = NOW.date()
+    with pytest.raises(InvalidDecision, match="2000"):
+        _propose(app, reviewer, case_id, "safety_plan", starts_on=date(1999, 12, 31))
+    with pytest.raises(InvalidDecision, match="a year ahead"):
+        _propose(app, reviewer, case_id, "safety_plan", starts_on=today + timedelta(days=366))
+    with pytest.raises(InvalidDecision, match="follow-up date must not be before"):
+        _propose(app, reviewer, case_id, "safety_plan", follow_up_on=today - timedelta(days=1))
+    with pytest.raises(InvalidDecision, match="follow-up date must not be after"):
+        _propose(
+            app,
+            reviewer,
+            case_id,
+            "protective_order",
+            follow_up_on=today + timedelta(days=31),
+        )
+    with pytest.raises(InvalidDecision, match="too far ahead"):
+        _propose(app, reviewer, case_id, "safety_plan", ends_on=today + timedelta(days=6 * 365))
+    ok = _propose(
+        app,
+        reviewer,
+        case_id,
+        "protective_order",
+        starts_on=today + timedelta(days=2),
+        follow_up_on=today + timedelta(days=20),
+    )
+    assert (ok.starts_on, ok.ends_on, ok.follow_up_on) == (
+        today + timedelta(days=2),
+        today + timedelta(days=32),
+        today + timedelta(days=20),
+    )
+    # Nothing of the refused proposals was stored.
+    with tx(app) as session:
+        assert session.scalars(select(Decision).where(Decision.case_id == case_id)).all() == [
+            session.get(Decision, ok.id)
+        ]
+
+
+def test_a_measure_past_its_end_date_is_ended_on_read_without_a_job(app, people):
+    case_id = _corroborated_case(app, people, victim_complaint=True)
+    start = NOW.date()
+    plan = _propose(
+        app,
+        people["reviewer"],
+        case_id,
+        "safety_plan",
+        starts_on=start,
+        ends_on=start + timedelta(days=10),
+    )
+    end = start + timedelta(days=10)
+    assert plan.status == DecisionStatus.IN_EFFECT.value
+    assert plan.status_on(end) == DecisionStatus.IN_EFFECT.value  # in force through its last day
+    assert plan.status_on(end + timedelta(days=1)) == DecisionStatus.ENDED.value
+    with tx(app) as session:
+        reviewer = user(session, people["reviewer"])
+        (before,) = followups.due(session, reviewer, today=end, rules=RULES)
+        assert not before.ended
+        (after,) = followups.due(session, reviewer, today=end + timedelta(days=3), rules=RULES)
+        assert after.ended and after.days_left == -3
+        stored = session.get(Decision, plan.id)
+        assert stored is not None and stored.status == DecisionStatus.IN_EFFECT.value
+
+
+def test_a_proposal_whose_end_has_passed_cannot_be_approved(app, people):
+    case_id = _corroborated_case(app, people)
+    order = _propose(app, people["reviewer"], case_id, "protective_order")
+    with tx(app) as session, pytest.raises(NotAwaitingApproval, match="end date has passed"):
+        decisions.approve(
+            session,
+            user(session, people["supervisor"]),
+            order.id,
+            version=order.version,
+            now=NOW + timedelta(days=31),
+        )
+
+
+@pytest.mark.parametrize(
+    ("reporter", "may_contact", "refused"),
+    [
+        ("victim", "no", True),
+        ("neighbour", "no", True),
+        ("victim", "unknown", False),
+        ("victim", "yes", False),
+        ("victim", None, False),
+        # legacy booleans: False is her refusal only when she reported herself
+        ("victim", False, True),
+        ("neighbour", False, False),
+        ("relative", True, False),
+    ],
+)
+def test_only_a_recorded_no_counts_as_the_victims_refusal(
+    app, people, reporter, may_contact, refused
+):
+    payload = {**DIRECT, "reporter": reporter}
+    if may_contact is None:
+        payload.pop("may_contact")
+    else:
+        payload["may_contact"] = may_contact
+    case_id = make_case(
+        app,
+        source=SourceKind.DIRECT,
+        payload=payload,
+        verification_state=Verification.CORROBORATED,
+        victim_complaint=True,
+    )
+    claimed(app, people["reviewer"], case_id)
+    if refused:
+        with pytest.raises(ReasonRequired):
+            _propose(app, people["reviewer"], case_id, "contact_victim")
+    else:
+        done = _propose(app, people["reviewer"], case_id, "contact_victim")
+        assert not done.against_victim_wishes
+
+
+def test_the_legal_basis_is_sealed_beside_the_rationale(app, people):
+    from triage import sealed
+
+    case_id = _corroborated_case(app, people)
+    order = _propose(app, people["reviewer"], case_id, "protective_order", legal_basis="Art. 54")
+    assert "legal_basis" not in Decision.__table__.columns
+    with tx(app) as session:
+        stored = session.get(Decision, order.id)
+        assert stored is not None
+        payload = sealed.open_payload(session, stored, actor="test", purpose="test")
+        assert payload["legal_basis"] == "Art. 54"
+        assert payload["rationale"] == "Invented rationale."
+        # A rejection keeps it.
+        decisions.reject(
+            session,
+            user(session, people["supervisor"]),
+            order.id,
+            version=stored.version,
+            reason="No.",
+            now=NOW,
+        )
+        payload = sealed.open_payload(session, stored, actor="test", purpose="test")
+        assert payload["legal_basis"] == "Art. 54" and payload["rejection_reason"] == "No."
+
+
+# -- reassign, triage --------------------------------------------------------------------------
+
+
+def test_reassign_is_a_compare_and_set_on_the_claim_the_supervisor_saw(app, people):
+    case_id = make_case(app)
+    seen = (None, None)  # the supervisor's page showed the case free
+    claimed(app, people["reviewer"], case_id)  # … and then the reviewer claimed it
+    with tx(app) as session:
+        sup = user(session, people["supervisor"])
+        with pytest.raises(ClaimConflict):
+            claims.reassign(
+                session, sup, case_id, people["reviewer2"].id, expected=seen, now=NOW, rules=RULES
+            )
+    assert get(app, case_id).claimed_by == people["reviewer"].id
+    now_seen = (people["reviewer"].id, get(app, case_id).claim_expires_at)
+    with tx(app) as session:
+        sup = user(session, people["supervisor"])
+        claims.reassign(
+            session, sup, case_id, people["reviewer2"].id, expected=now_seen, now=NOW, rules=RULES
+        )
+    assert get(app, case_id).claimed_by == people["reviewer2"].id
+
+
+def test_reassign_loses_to_a_concurrent_claim_between_load_and_update(app, people):
+    """Without a seen state the CAS is on what the service loaded: a claim landing in between
+    (simulated by changing the row behind the loaded object) wins."""
+    from sqlalchemy import update
+
+    case_id = make_case(app)
+    with tx(app) as session:
+        sup = user(session, people["supervisor"])
+        found = cases.get_case(session, sup, case_id)  # loaded: free
+        session.execute(
+            update(Case)
+            .where(Case.id == case_id)
+            .values(claimed_by=people["reviewer"].id, claim_expires_at=NOW + timedelta(hours=2))
+            .execution_options(synchronize_session=False)
+        )
+        assert found.claimed_by is None
+        with pytest.raises(ClaimConflict):
+            claims.reassign(session, sup, case_id, people["reviewer2"].id, now=NOW, rules=RULES)
+
+
+def test_triage_case_sets_level_and_deadline_and_records_it(app, people):
+    from triage.vocab import RiskLevel
+
+    with tx(app) as session:
+        report = file_report(
+            session, source_kind=SourceKind.MEDIA, payload=MEDIA, actor="system", region=None
+        )
+        found = session.get(Case, report.case_id)
+        assert found is not None and found.deadline_at is None
+        cases.triage_case(session, found, RiskLevel.MEDIUM, RULES, actor="intake")
+        assert found.risk_level == "medium" and found.risk_provisional
+        assert found.deadline_at == found.opened_at + RULES.deadlines[RiskLevel.MEDIUM]
+        case_id = found.id
+        assert cases.triage_new_cases(session, rules=RULES) == 0
+    assert actions(app, case_id).count("case.triaged") == 1
+
+
+# -- a reviewer's hand in linking --------------------------------------------------------------
+
+
+def file_about(
+    app: Flask, phone: str, *, into: str | None = None, region: Region = Region.KARAGANDA
+) -> tuple[str, str]:
+    """A direct report indexed by a phone number, in case ``into`` or a new one: (case, report)."""
+    from triage import normalise
+    from triage.reports import IndexValue
+
+    with tx(app) as session:
+        target = session.get(Case, into) if into else None
+        report = file_report(
+            session,
+            source_kind=SourceKind.DIRECT,
+            payload={**DIRECT, "reporter": "neighbour"},
+            actor="system",
+            region=region,
+            indexes=[IndexValue("phone", normalise.phone(phone))],
+            case=target,
+        )
+        cases.triage_new_cases(session, rules=RULES)
+        return report.case_id, report.id
+
+
+def test_a_reviewer_moves_a_report_into_a_matching_case(app, people):
+    from triage.review import linking
+
+    older, _ = file_about(app, "+7 701 111 2233")
+    newer, first = file_about(app, "+7 701 999 0000")
+    _, second = file_about(app, "+7 701 111 2233", into=newer)
+    claimed(app, people["reviewer"], newer)
+    older_code = get(app, older).code
+    with tx(app) as session:
+        reviewer = user(session, people["reviewer"])
+        found = session.get(Case, newer)
+        assert found is not None
+        reports = session.scalars(select(Report).where(Report.case_id == newer))
+        matches = linking.matches_for(session, reviewer, list(reports))
+        assert [m.case_id for m in matches[second]] == [older] and matches[first] == []
+        # Only a matching target; only with the case's current version.
+        with pytest.raises(NotFound):
+            linking.move_report(
+                session, reviewer, newer, first, older, version=found.version, now=NOW, rules=RULES
+            )
+    with tx(app) as session, pytest.raises(StaleEdit):
+        linking.move_report(
+            session,
+            user(session, people["reviewer"]),
+            newer,
+            second,
+            older,
+            version=0,
+            now=NOW,
+            rules=RULES,
+        )
+    with tx(app) as session:
+        target = linking.move_report(
+            session,
+            user(session, people["reviewer"]),
+            newer,
+            second,
+            older_code,
+            version=version_of(session, newer),
+            now=NOW,
+            rules=RULES,
+        )
+        assert target.id == older
+    source = get(app, newer)
+    assert source.status == "open" and source.claimed_by == people["reviewer"].id
+    assert "report.linked" in actions(app, second)
+
+
+def test_moving_the_last_report_closes_the_held_case_as_a_duplicate(app, people):
+    from triage.review import linking
+
+    older, _ = file_about(app, "+7 701 222 3344")
+    newer, report_id = file_about(app, "+7 701 222 3344")
+    with tx(app) as session, pytest.raises(ClaimRequired):
+        linking.move_report(
+            session,
+            user(session, people["reviewer"]),
+            newer,
+            report_id,
+            older,
+            version=version_of(session, newer),
+            now=NOW,
+            rules=RULES,
+        )
+    claimed(app, people["reviewer"], newer)
+    with tx(app) as session:
+        linking.move_report(
+            session,
+            user(session, people["reviewer"]),
+            newer,
+            report_id,
+            older,
+            version=version_of(session, newer),
+            now=NOW,
+            rules=RULES,
+        )
+    closed = get(app, newer)
+    assert (closed.status, closed.outcome, closed.claimed_by) == ("closed", "duplicate", None)
+    assert "case.closed" in actions(app, newer)
+
+
+def test_the_last_report_of_a_case_with_recorded_work_is_not_moved(app, people):
+    from triage.review import linking
+    from triage.review.errors import LastReportWorkedOn
+
+    older, _ = file_about(app, "+7 701 333 4455")
+    newer, report_id = file_about(app, "+7 701 333 4455")
+    claimed(app, people["reviewer"], newer)
+    with tx(app) as session:
+        cases.add_note(session, user(session, people["reviewer"]), newer, "Called.", now=NOW)
+    with tx(app) as session, pytest.raises(LastReportWorkedOn, match="duplicate"):
+        linking.move_report(
+            session,
+            user(session, people["reviewer"]),
+            newer,
+            report_id,
+            older,
+            version=version_of(session, newer),
+            now=NOW,
+            rules=RULES,
+        )
+    assert get(app, newer).status == "open"
+
+
+def test_matches_and_moves_stay_within_the_reviewers_scope(app, people):
+    from triage.review import linking
+
+    elsewhere, _ = file_about(app, "+7 701 444 5566", region=Region.SHYMKENT)
+    here, report_id = file_about(app, "+7 701 444 5566")
+    claimed(app, people["reviewer"], here)
+    with tx(app) as session:
+        reviewer = user(session, people["reviewer"])
+        report = session.get(Report, report_id)
+        assert linking.matches_for(session, reviewer, [report]) == {report_id: []}
+        with pytest.raises(CaseNotFound):
+            linking.move_report(
+                session,
+                reviewer,
+                here,
+                report_id,
+                elsewhere,
+                version=version_of(session, here),
+                now=NOW,
+                rules=RULES,
+            )
