@@ -176,12 +176,14 @@ def test_coercive_measure_on_unverified_case_is_refused_then_approved_by_another
     queue = second.get("/cases/approvals").get_data(as_text=True)
     assert code in queue and "Review and decide" in queue
     assert "Overdue" not in queue
+    assert "CoAO Article 54" not in queue  # the legal basis is sealed: only the case page shows it
     with tx(app) as session:  # the deadline passes while the proposal waits
         waiting = session.get(Case, case_id)
         waiting.deadline_at = waiting.opened_at - timedelta(minutes=1)
     assert "Overdue" in second.get("/cases/approvals").get_data(as_text=True)
     case_page = second.get(f"/cases/{code}").get_data(as_text=True)
     assert "Threats with a knife reported." in case_page and "Approve" in case_page
+    assert case_page.count("CoAO Article 54") == 2  # the decisions table and the timeline
     assert (
         post(second, f"/cases/decisions/{decision_id}/approve", {"version": dv}).status_code == 302
     )
@@ -268,3 +270,76 @@ def test_pages_render_for_reviewers_and_supervisors(app, accounts):
     assert supervisor.get(f"/cases/{code}/reassign").status_code == 200
     home = supervisor.get("/").get_data(as_text=True)
     assert "/cases/approvals" in home and "Queue" in home
+
+
+def test_a_measure_past_its_end_shows_as_ended_on_the_case_page_and_the_queue(
+    app, accounts, reviewer
+):
+    case_id = make_case(app, verification_state=Verification.CORROBORATED)
+    code = code_of(app, case_id)
+    post(reviewer, f"/cases/{code}/claim")
+    today = datetime.now(UTC).date()
+    proposed = post(
+        reviewer,
+        f"/cases/{code}/decide",
+        {
+            "version": version_of(app, case_id),
+            "measure": "safety_plan",
+            "rationale": "Plan.",
+            "ends_on": (today + timedelta(days=3)).isoformat(),
+        },
+    )
+    assert proposed.status_code == 302
+    page = reviewer.get(f"/cases/{code}").get_data(as_text=True)
+    assert "In effect" in page and "Ended" not in page
+    with tx(app) as session:  # time passes: the end date is two days ago
+        decision = session.scalars(select(Decision).where(Decision.case_id == case_id)).one()
+        decision.starts_on = today - timedelta(days=9)
+        decision.ends_on = today - timedelta(days=2)
+        decision.follow_up_on = today - timedelta(days=7)
+    page = reviewer.get(f"/cases/{code}").get_data(as_text=True)
+    assert "Ended" in page and "In effect" not in page
+    queue = reviewer.get("/cases/").get_data(as_text=True)
+    assert "Ended 2 days ago" in queue
+
+
+def test_the_holder_sees_probable_matches_and_moves_a_report(app, accounts, reviewer):
+    from tests.integration.test_review_services import file_about
+
+    older, _ = file_about(app, "+7 701 555 6677")
+    newer, report_id = file_about(app, "+7 701 555 6677")
+    code, older_code = code_of(app, newer), code_of(app, older)
+    page = reviewer.get(f"/cases/{code}").get_data(as_text=True)
+    assert "Probable matches" not in page  # only for the holder
+    post(reviewer, f"/cases/{code}/claim")
+    page = reviewer.get(f"/cases/{code}").get_data(as_text=True)
+    assert "Probable matches" in page and f"Move this report to case {older_code}" in page
+    path = f"/cases/{code}/reports/{report_id}/move"
+    stale = post(reviewer, path, {"version": 0, "target": older_code})
+    assert stale.status_code == 302 and code_of(app, newer) == code
+    with tx(app) as session:
+        assert session.get(Case, newer).status == "open"
+    moved = post(reviewer, path, {"version": version_of(app, newer), "target": older_code})
+    assert moved.status_code == 302
+    with tx(app) as session:
+        assert session.get(Case, newer).status == "closed"
+        assert session.get(Case, newer).outcome == "duplicate"
+    assert older_code in reviewer.get(f"/cases/{code}").get_data(as_text=True)
+
+
+def test_the_reassign_form_is_a_compare_and_set_on_the_claim_it_showed(app, accounts):
+    case_id = make_case(app)
+    code = code_of(app, case_id)
+    supervisor = signed_in(app, accounts[Role.SUPERVISOR])
+    page = supervisor.get(f"/cases/{code}/reassign").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    seen = dict(re.findall(r'name="(seen_holder|seen_expiry)"[^>]*value="([^"]*)"', page))
+    assert seen == {"seen_holder": "", "seen_expiry": ""}
+    other = make_user(app, "reviewer.c", Role.REVIEWER, Region.KARAGANDA)
+    post(signed_in(app, accounts[Role.REVIEWER]), f"/cases/{code}/claim")  # claimed meanwhile
+    late = supervisor.post(
+        f"/cases/{code}/reassign", data={"csrf_token": csrf, "to_user": str(other.id), **seen}
+    )
+    assert late.status_code == 409 and "meanwhile" in late.get_data(as_text=True)
+    with tx(app) as session:
+        assert session.get(Case, case_id).claimed_by == accounts[Role.REVIEWER].id
