@@ -3,8 +3,9 @@ sent by one, with idempotent retries.
 
 A token is 256 random bits, shown once when it is made; only its SHA-256 is kept (a hash of a
 random secret of that size needs no salt or slow hash: nothing can be guessed). Its first
-characters, the *prefix*, are not secret: they name the token in lists, logs, rate-limit
-counters and audit events. A client may post only the source kinds in its scopes.
+characters, the *prefix*, are not secret: they name the token in the list of clients and in
+audit events, and so must never be what grants anything (rate limits count a client by its id,
+once its token is verified). A client may post only the source kinds in its scopes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import audit
-from ..errors import DomainError, InvalidInput, NotFound
+from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..models import ApiClient, Case, IdempotencyKey, Report, utcnow
 from ..vocab import SourceKind
 from . import schema, service
@@ -80,6 +81,22 @@ class IdempotencyKeyReused(InvalidInput):
 class InvalidIdempotencyKey(InvalidInput):
     status = HTTPStatus.BAD_REQUEST
     title = "Invalid Idempotency-Key header"
+
+
+class SourceOnRecord(Conflict):
+    """The source URL is on record already (HTTP 409). The first report is named only to the
+    client that posted it: to anyone else, its id and case would reveal another's report."""
+
+    title = "Source already reported"
+
+    def __init__(self, report_id: str | None = None, case_code: str | None = None) -> None:
+        self.report_id = report_id
+        self.case_code = case_code
+        super().__init__(
+            "This source URL was reported before by this client; the first report is named here."
+            if report_id
+            else "This source URL is already on record; it need not be sent again."
+        )
 
 
 # -- tokens ------------------------------------------------------------------------------------
@@ -226,7 +243,9 @@ def authenticate(session: Session, token: str | None) -> ApiClient:
 def record_rejection(
     session: Session, refused: TokenRejected | OutOfScope, *, endpoint: str, method: str
 ) -> None:
-    """Audit a refused request: the reason and the token's prefix, never the token."""
+    """Audit a refused request of a known client (a revoked token, or a source kind outside its
+    scopes): the reason and the token's prefix, never the token. Tokens that name no client are
+    not audited: anyone could send them, and the audit chain is permanent."""
     details: dict[str, str | int | None] = {
         "reason": refused.reason,
         "token_prefix": refused.prefix,
@@ -252,7 +271,9 @@ def record_rejection(
 
 @dataclass(frozen=True)
 class ReportState:
-    """What a client may know about a report it posted: nothing about a person."""
+    """What a client may know about a report it posted: nothing about a person, and nothing
+    derived from other reports (such as probable matches), which would tell a client whether
+    someone is in a case on record."""
 
     id: str
     case: str | None
@@ -261,7 +282,6 @@ class ReportState:
     verification: str
     provisional_level: str | None
     signals: list[str]
-    probable_matches: list[str]
     received_at: datetime
 
     def as_json(self) -> dict[str, Any]:
@@ -273,7 +293,6 @@ class ReportState:
             "verification": self.verification,
             "provisional_level": self.provisional_level,
             "signals": list(self.signals),
-            "probable_matches": list(self.probable_matches),
             "received_at": audit.format_time(self.received_at),
         }
 
@@ -305,7 +324,6 @@ def check_idempotency_key(key: str | None) -> str | None:
 
 def state_of(session: Session, report: Report) -> ReportState:
     case = session.get(Case, report.case_id) if report.case_id else None
-    matches = service.matches_of(session, report)
     return ReportState(
         id=report.id,
         case=case.code if case else None,
@@ -314,7 +332,6 @@ def state_of(session: Session, report: Report) -> ReportState:
         verification=report.verification,
         provisional_level=report.risk_level,
         signals=list(report.signals or []),
-        probable_matches=[m.case_code for m in matches],
         received_at=report.received_at,
     )
 
@@ -356,8 +373,9 @@ def submit(
 
     The client must hold the source kind in its scopes (``OutOfScope``). With an idempotency key
     seen before, the first report is returned and nothing is filed. A probable match never stops
-    a machine client: the report opens a case of its own and the matches are returned for a
-    reviewer to link. A source URL already on record raises ``service.DuplicateSource``.
+    a machine client and is never told to it: the report opens a case of its own and reviewers
+    see the matches on the case page. A source URL already on record raises ``SourceOnRecord``,
+    naming the first report only when this client posted it.
     """
     kind = body.get("source_kind")
     if (
@@ -374,9 +392,19 @@ def submit(
     incoming = schema.parse(body)
     if incoming.source_kind not in client.scopes:  # a kind the check above could not read
         raise OutOfScope(client, incoming.source_kind)
-    filed = service.file(
-        session, incoming, actor=actor_of(client), api_client_id=client.id, new_case=True
-    )
+    try:
+        filed = service.file(
+            session, incoming, actor=actor_of(client), api_client_id=client.id, new_case=True
+        )
+    except service.DuplicateSource as exc:
+        if idempotency_key is not None:
+            # A concurrent request with the same key may have filed this very source: on
+            # PostgreSQL this one waited for the source URL's lock until that one committed,
+            # so its key is visible now (READ COMMITTED). Answer as the retry it is.
+            replayed = _replay(session, client, idempotency_key, digest)
+            if replayed is not None:
+                return replayed
+        raise _source_on_record(session, client, exc) from None
     if idempotency_key is not None:
         session.add(
             IdempotencyKey(
@@ -390,6 +418,15 @@ def submit(
     session.flush()
     state = state_of(session, filed.report)
     return Submitted(state, replayed=False)
+
+
+def _source_on_record(
+    session: Session, client: ApiClient, duplicate: service.DuplicateSource
+) -> SourceOnRecord:
+    first = session.get(Report, duplicate.report_id)
+    if first is None or first.api_client_id != client.id:
+        return SourceOnRecord()
+    return SourceOnRecord(first.id, duplicate.case_code)
 
 
 def replay_after_race(

@@ -10,6 +10,7 @@ filed whole (stored, sealed, audited, its idempotency key kept) or leaves nothin
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections.abc import Mapping
@@ -18,8 +19,9 @@ from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse_many
 from limits import parse as parse_limit
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -30,12 +32,13 @@ from ..config import Settings
 from ..errors import DomainError, NotFound
 from ..extensions import limiter
 from ..intake import api_clients, schema
-from ..intake.api_clients import OutOfScope, TokenRejected
+from ..intake.api_clients import OutOfScope, SourceOnRecord, TokenRejected
 from ..intake.service import DuplicateSource
 from ..models import ApiClient
 from ..vocab import ReportStatus, RiskLevel, Verification
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+log = logging.getLogger("triage")
 
 PROBLEM = "application/problem+json"
 #: Problem types are URNs: stable names to switch on, described in docs/api.md.
@@ -101,22 +104,21 @@ def _bearer() -> str | None:
     return token.strip()
 
 
-def _token_key() -> str:
-    """Counters are per token (by its public prefix); requests without one count per address."""
-    prefix = api_clients.token_prefix(_bearer())
-    return f"token:{prefix}" if prefix else f"address:{get_remote_address()}"
-
-
-def _rate() -> str:
+def _rate() -> list[RateLimitItem]:
     settings: Settings = current_app.extensions["triage.settings"]
-    return settings.api_rate_limit
+    return parse_many(settings.api_rate_limit)
 
 
-_per_token = limiter.shared_limit(_rate, scope="api.token", key_func=_token_key)
-#: Refused authentications, counted per client address apart from the per-token limit (and from
-#: its X-RateLimit headers): guessing tokens is slowed before it reaches the database or the log.
+#: Refused authentications, counted per client address: guessing tokens is slowed before it
+#: reaches the database. Nothing else is counted before a token is known to be good.
 _FAILURES = parse_limit(AUTH_FAILURE_LIMIT)
 _FAILURE_SCOPE = "api.auth_failures"
+#: Requests of an authenticated client, counted by its id (both endpoints share the counter).
+_CLIENT_SCOPE = "api.client"
+
+
+def _retry_after(reset: float) -> str:
+    return str(max(1, math.ceil(reset - time.time())))
 
 
 def _check_failures() -> None:
@@ -129,7 +131,7 @@ def _check_failures() -> None:
             "Too many failed authentications",
             "Too many requests with a missing or invalid token from this address; wait and "
             "retry with a valid token.",
-            headers={"Retry-After": str(max(1, math.ceil(reset - time.time())))},
+            headers={"Retry-After": _retry_after(reset)},
         )
 
 
@@ -137,12 +139,53 @@ def _count_failure() -> None:
     limiter.limiter.hit(_FAILURES, _FAILURE_SCOPE, get_remote_address())
 
 
+def _check_client_limit(client: ApiClient) -> None:
+    """Count the request against its client's limit, keyed on the client's id: only a request
+    with the client's valid token can use up its allowance (a token's prefix is not secret)."""
+    key = f"client:{client.id}"
+    breached: tuple[RateLimitItem, float] | None = None
+    shown: tuple[RateLimitItem, int, float] | None = None
+    for item in _rate():
+        allowed = limiter.limiter.hit(item, _CLIENT_SCOPE, key)
+        stats = limiter.limiter.get_window_stats(item, _CLIENT_SCOPE, key)
+        if not allowed and breached is None:
+            breached = (item, stats.reset_time)
+        if shown is None or stats.remaining < shown[1]:
+            shown = (item, stats.remaining, stats.reset_time)
+    if shown is not None:
+        item, remaining, reset = shown
+        g.api_rate_headers = {
+            "X-RateLimit-Limit": str(item.amount),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(math.ceil(reset)),
+        }
+    if breached is not None:
+        raise ApiProblem(
+            HTTPStatus.TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            "Too many requests for this client; wait and retry (see Retry-After).",
+            headers={"Retry-After": _retry_after(breached[1])},
+        )
+
+
+@bp.after_request
+def _rate_headers(response: Response) -> Response:
+    for name, value in getattr(g, "api_rate_headers", {}).items():
+        response.headers[name] = value
+    return response
+
+
 # -- the request -------------------------------------------------------------------------------
 
 
 def _client() -> ApiClient:
+    """The authenticated client, its request counted: the per-address limit on failed
+    authentications first, then the token, then the client's own limit."""
     _check_failures()
-    return api_clients.authenticate(db.session(), _bearer())
+    client = api_clients.authenticate(db.session(), _bearer())
+    _check_client_limit(client)
+    return client
 
 
 def _require_json() -> None:
@@ -225,7 +268,6 @@ def _created(outcome: api_clients.Submitted) -> Response:
 
 @bp.post("/reports")
 @public
-@_per_token
 def create_report() -> Response:
     settings: Settings = current_app.extensions["triage.settings"]
     session = db.session()
@@ -247,7 +289,6 @@ def create_report() -> Response:
 
 @bp.get("/reports/<report_id>")
 @public
-@_per_token
 def get_report(report_id: str) -> Response:
     session = db.session()
     client = _client()
@@ -275,9 +316,20 @@ def _refused(exc: TokenRejected | OutOfScope) -> Response:
     db.rollback_request()
     if isinstance(exc, TokenRejected):
         _count_failure()
-    if exc.reason != "missing_token":  # no token, nothing to say: not worth an event
+    if exc.client_id is not None:
+        # A client on record (a revoked token, or a kind outside its scopes): worth an event.
         api_clients.record_rejection(
             db.session(), exc, endpoint=request.endpoint or "", method=request.method
+        )
+    else:
+        # No, a malformed or an unknown token: anyone can send one, so it must not be able to
+        # grow the permanent audit chain. A log line (never the token) is enough.
+        log.warning(
+            "API request refused: %s from %s (%s %s)",
+            exc.reason,
+            get_remote_address(),
+            request.method,
+            request.endpoint or request.path,
         )
     if isinstance(exc, OutOfScope):
         challenge = f'{REALM}, error="insufficient_scope"'
@@ -310,13 +362,15 @@ def _domain_error(exc: DomainError) -> Response:
             code="validation-failed",
             extra={"errors": errors},
         )
-    if isinstance(exc, DuplicateSource):
+    if isinstance(exc, SourceOnRecord):
+        named = {"report_id": exc.report_id, "case": exc.case_code} if exc.report_id else {}
+        return problem(409, exc.title, exc.message, code="duplicate-source", extra=named)
+    if isinstance(exc, DuplicateSource):  # never raised here (submit converts it): name nothing
         return problem(
             409,
-            "Source already reported",
-            "This source URL was reported before; the first report is named here.",
+            SourceOnRecord.title,
+            "This source URL is already on record.",
             code="duplicate-source",
-            extra={"report_id": exc.report_id, "case": exc.case_code},
         )
     if isinstance(exc, api_clients.IdempotencyKeyReused):
         return problem(422, exc.title, exc.message, code="idempotency-key-reused")
@@ -338,7 +392,7 @@ _HTTP_DETAILS = {
     404: "There is no such resource.",
     405: "That method is not allowed here.",
     413: "The request body is too large.",
-    429: "Too many requests for this token; wait and retry (see Retry-After).",
+    429: "Too many requests; wait and retry (see Retry-After).",
 }
 
 
@@ -378,7 +432,9 @@ def _unauthorized() -> dict[str, Any]:
 
 
 def _rate_limited() -> dict[str, Any]:
-    response = _problem_response("Too many requests for this token (or failed authentications).")
+    response = _problem_response(
+        "Too many requests for this client, or too many failed authentications from this address."
+    )
     response["headers"] = {
         "Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait."}
     }
@@ -387,7 +443,8 @@ def _rate_limited() -> dict[str, Any]:
 
 _STATE_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "What the posting client may know about its report: no personal data.",
+    "description": "What the posting client may know about its report: no personal data and "
+    "nothing derived from other reports.",
     "required": [
         "id",
         "case",
@@ -396,7 +453,6 @@ _STATE_SCHEMA: dict[str, Any] = {
         "verification",
         "provisional_level",
         "signals",
-        "probable_matches",
         "received_at",
     ],
     "properties": {
@@ -418,12 +474,6 @@ _STATE_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {"type": "string"},
             "description": "Screening signal kinds found in a media or online text.",
-        },
-        "probable_matches": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "Codes of open cases that share a victim, aggressor, IIN or phone "
-            "with this report; a reviewer decides whether to link them.",
         },
         "received_at": {"type": "string", "format": "date-time"},
     },
@@ -456,9 +506,14 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
         },
         "report_id": {
             "type": "string",
-            "description": "duplicate-source: the first report of this source URL.",
+            "description": "duplicate-source, only when this client posted the first report of "
+            "this source URL: that report's id.",
         },
-        "case": {"type": "string", "description": "duplicate-source: that report's case code."},
+        "case": {
+            "type": "string",
+            "description": "duplicate-source, only when this client posted the first report: "
+            "that report's case code.",
+        },
     },
 }
 
@@ -501,7 +556,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             "categories": ["psychological"],
             "victim": {"name": "Example Victim", "age": 34},
             "narrative": "A caller to the hotline says her husband threatens her every day.",
-            "may_contact": True,
+            "may_contact": "yes",
             "safe_contact": "the hotline's callback number only",
         },
     },
@@ -565,7 +620,8 @@ def _document() -> dict[str, Any]:
                         "401": _unauthorized(),
                         "403": _problem_response("The token may not post this source kind."),
                         "409": _problem_response(
-                            "The source URL was reported before (report_id, case)."
+                            "The source URL is already on record; report_id and case name "
+                            "the first report only when this client posted it."
                         ),
                         "413": _problem_response("The body is larger than the limit."),
                         "415": _problem_response("The body is not application/json."),
