@@ -90,7 +90,7 @@ ACTIONS: dict[str, str] = {
     "record.purged": "a record's data key was destroyed (crypto-shredding)",
     "token.created": "an API token was created",
     "token.revoked": "an API token was revoked",
-    "api.rejected": "an API request was refused (bad, revoked or out-of-scope token)",
+    "api.rejected": "a known API client was refused (its token revoked, or out of scope)",
     "key.rotated": "a new key-encryption key was made active and data keys rewrapped",
     "key.retired": "a key-encryption key no longer in use was removed from the keyring",
     "audit.verified": "the audit chain was verified",
