@@ -86,3 +86,17 @@ def test_approval_reasons_depend_on_tier_and_complaint() -> None:
     assert with_complaint["preventive_talk"].approval_because == ()
     assert with_complaint["protective_order"].approval_because == ("coercive",)
     assert with_complaint["safety_plan"].approval_because == ()
+
+
+def test_legal_end_limits_follow_the_law_and_the_configured_term() -> None:
+    from datetime import date
+
+    from triage import measures
+    from triage.review.decisions import legal_end_limit
+
+    special = measures.get_measure("special_requirements")
+    order = measures.get_measure("protective_order")
+    assert legal_end_limit(special, date(2026, 3, 1)) == date(2027, 3, 1)
+    assert legal_end_limit(special, date(2028, 2, 29)) == date(2029, 2, 28)
+    assert legal_end_limit(order, date(2026, 3, 1)) == date(2026, 3, 31)
+    assert legal_end_limit(measures.get_measure("safety_plan"), date(2026, 3, 1)) is None
