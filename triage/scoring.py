@@ -48,7 +48,6 @@ __all__ = [
     "load_checklist",
     "parse_checklist",
     "provisional_level_from_signals",
-    "queue_sort_key",
     "response_deadline",
     "score",
 ]
@@ -576,10 +575,3 @@ def response_deadline(
 def is_overdue(deadline: datetime, now: datetime) -> bool:
     """Past its deadline; a decision exactly at the deadline is still on time."""
     return now > deadline
-
-
-def queue_sort_key(
-    level: RiskLevel | str, deadline: datetime, opened_at: datetime
-) -> tuple[int, datetime, datetime]:
-    """Sort key for the reviewer queue: high level first, then the nearest deadline, then oldest."""
-    return (-_as_level(level).rank, deadline, opened_at)

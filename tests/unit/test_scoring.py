@@ -3,7 +3,6 @@ levels, deadlines and the queue order. Pure: no app, no database."""
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -34,7 +33,6 @@ from triage.scoring import (
     load_checklist,
     parse_checklist,
     provisional_level_from_signals,
-    queue_sort_key,
     response_deadline,
     score,
 )
@@ -611,57 +609,6 @@ def test_overdue_only_after_the_deadline() -> None:
     assert is_overdue(due, due + timedelta(microseconds=1))
     assert is_overdue(due, T0 + timedelta(hours=25))
     assert not is_overdue(response_deadline(STANDARD, T0), T0 + timedelta(hours=25))
-
-
-def test_queue_order_is_level_then_deadline_then_age() -> None:
-    def case(name: str, level: RiskLevel, opened_hours_ago: int, deadline_in: int) -> Any:
-        opened = T0 - timedelta(hours=opened_hours_ago)
-        return (name, level, T0 + timedelta(hours=deadline_in), opened)
-
-    cases = [
-        case("standard, overdue long ago", STANDARD, 400, -200),
-        case("medium, due soon", MEDIUM, 70, 2),
-        case("high, due later", HIGH, 1, 23),
-        case("high, due sooner", HIGH, 20, 4),
-        case("medium, due later", MEDIUM, 10, 62),
-        case("high, due sooner, older", HIGH, 30, 4),
-        case("standard, new", STANDARD, 0, 168),
-    ]
-    ordered = sorted(cases, key=lambda c: queue_sort_key(c[1], c[2], c[3]))
-    assert [c[0] for c in ordered] == [
-        "high, due sooner, older",
-        "high, due sooner",
-        "high, due later",
-        "medium, due soon",
-        "medium, due later",
-        "standard, overdue long ago",
-        "standard, new",
-    ]
-
-
-def test_queue_sort_key_takes_level_names() -> None:
-    assert queue_sort_key("high", T0, T0) < queue_sort_key(MEDIUM, T0, T0)
-
-
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(list(RiskLevel)),
-            st.integers(min_value=-1000, max_value=1000),
-            st.integers(min_value=0, max_value=1000),
-        ),
-        min_size=2,
-    )
-)
-def test_queue_never_puts_a_lower_level_first(entries: list[tuple[RiskLevel, int, int]]) -> None:
-    keyed = [(lv, T0 + timedelta(hours=d), T0 - timedelta(hours=a)) for lv, d, a in entries]
-    ordered = sorted(keyed, key=lambda e: queue_sort_key(*e))
-    for first, second in itertools.pairwise(ordered):
-        assert first[0].rank >= second[0].rank
-        if first[0] is second[0]:
-            assert first[1] <= second[1]
-            if first[1] == second[1]:
-                assert first[2] <= second[2]
 
 
 def test_a_deadline_follows_the_level_from_scoring() -> None:

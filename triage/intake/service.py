@@ -31,7 +31,7 @@ from ..models import (
 )
 from ..permissions import in_scope
 from ..reports import IndexValue, file_report
-from ..review.cases import provisional_level, set_level
+from ..review.cases import provisional_level, triage_case
 from ..review.rules import rules_of
 from ..sealed import keyring, open_payload, seal
 from ..vocab import (
@@ -312,15 +312,7 @@ def _raise_case(
     raise_level = RiskLevel(provisional).rank > RiskLevel(case.risk_level).rank
     if case.risk_provisional and (case.deadline_at is None or raise_level):
         level = provisional if raise_level else RiskLevel(case.risk_level)
-        set_level(case, level, rules_of(), provisional=True)
-        audit.append(
-            session,
-            actor=actor,
-            action="case.triaged",
-            object_type="case",
-            object_id=case.id,
-            details={"level": level.value, "provisional": True},
-        )
+        triage_case(session, case, level, rules_of(), actor=actor)
     if (
         verification == Verification.CORROBORATED
         and case.verification == Verification.UNVERIFIED.value
