@@ -55,12 +55,21 @@ _NAME = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 ACTIONS: dict[str, str] = {
     "instance.initialised": "the instance was set up (keyring and database)",
     "auth.login": "a user signed in",
-    "auth.login_failed": "a sign-in failed (reason: unknown_user, wrong_password, disabled)",
+    "auth.login_failed": (
+        "a sign-in failed (reason: unknown_user, wrong_password, disabled, wrong_code)"
+    ),
+    "auth.code_requested": "a password was right for an account with two-step sign-in; "
+    "the code from its authenticator app was asked for",
     "auth.logout": "a user signed out",
     "access.denied": "a signed-in user was refused a page their role does not allow",
     "user.created": "a staff account was created",
     "user.updated": "a staff account's role, region scope or active flag changed",
     "user.password_changed": "a staff account's password was changed or reset",
+    "user.totp_enrolment_started": "a user began setting up two-step sign-in (a new secret "
+    "was sealed, pending confirmation)",
+    "user.totp_enabled": "a user confirmed a code and turned two-step sign-in on",
+    "user.totp_disabled": "a user turned their own two-step sign-in off (password and code)",
+    "user.totp_reset": "an admin removed a user's two-step sign-in (a lost phone)",
     "payload.decrypted": "a sealed payload was decrypted for reading (purpose: page or command)",
     "case.opened": "a case was opened for a new report",
     "report.filed": "a report was filed",

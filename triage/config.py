@@ -64,6 +64,9 @@ class Settings:
     #: Flask-Limiter storage: ``memory://`` for one process, ``redis://…`` for several.
     ratelimit_storage_url: str = "memory://"
     login_rate_limit: str = "10 per minute"
+    #: Every staff account must sign in with a code from an authenticator app too: a signed-in
+    #: user without two-step sign-in is sent to set it up before any other page.
+    require_two_step: bool = False
     #: Largest request body accepted, in bytes; larger ones get 413 before they are parsed.
     max_request_bytes: int = 8 * 1024 * 1024
     #: Largest attachment (screenshot, photo, document) accepted, in bytes.

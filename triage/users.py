@@ -1,4 +1,5 @@
-"""Staff accounts: create, change role or region scope, disable, reset a password. All audited.
+"""Staff accounts: create, change role or region scope, disable, reset a password, set up and
+remove two-step sign-in. All audited.
 
 These functions take the session and the acting user's id and return the changed ``User``; the
 admin pages and the ``triage create-user`` command both call them.
@@ -12,8 +13,15 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit
-from .auth import hash_password
+from . import audit, sealed
+from .auth import (
+    check_totp,
+    hash_password,
+    new_totp_secret,
+    seal_totp_secret,
+    totp_secret,
+    verify_totp,
+)
 from .errors import Conflict, InvalidInput, NotFound
 from .models import User
 from .vocab import Region, Role
@@ -153,4 +161,105 @@ def find(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
     if user is None:
         raise NotFound("There is no such user.")
+    return user
+
+
+# -- two-step sign-in --------------------------------------------------------------------------
+
+
+def _clear_two_step(session: Session, user: User) -> None:
+    """Shred the secret: its data key goes, so no copy of the database can yield it again."""
+    sealed.shred(session, user)
+    user.payload = None
+    user.totp_enabled = False
+    user.totp_last_step = None
+
+
+def start_two_step(session: Session, user: User, *, actor: str) -> None:
+    """Seal a new secret into the account, pending until the user confirms it with a code.
+
+    The secret never leaves the server except on the user's own enrolment page; a secret that
+    was pending before is shredded and replaced.
+    """
+    if user.totp_enabled:
+        raise Conflict("Two-step sign-in is already on.")
+    if user.payload is not None:
+        _clear_two_step(session, user)
+    seal_totp_secret(session, user, new_totp_secret())
+    audit.append(
+        session,
+        actor=actor,
+        action="user.totp_enrolment_started",
+        object_type="user",
+        object_id=user.id,
+    )
+
+
+def pending_two_step_secret(session: Session, user: User, *, actor: str) -> str | None:
+    """The secret waiting for confirmation, for the enrolment page; ``None`` if none waits."""
+    if user.totp_enabled or user.payload is None:
+        return None
+    return totp_secret(session, user, actor=actor, purpose="two-step enrolment")
+
+
+def enable_two_step(session: Session, user: User, code: str, *, actor: str) -> User:
+    """Turn two-step sign-in on once the user shows a current code from the pending secret.
+
+    Every other session of the account ends: they began with the password alone.
+    """
+    secret = pending_two_step_secret(session, user, actor=actor)
+    if secret is None:
+        raise Conflict("Start setting up two-step sign-in first.")
+    step = verify_totp(secret, code, last_step=user.totp_last_step)
+    if step is None:
+        raise InvalidInput("That code is not right. Check the app's clock and try the next code.")
+    user.totp_enabled = True
+    user.totp_last_step = step
+    user.session_epoch += 1
+    audit.append(
+        session,
+        actor=actor,
+        action="user.totp_enabled",
+        object_type="user",
+        object_id=user.id,
+    )
+    return user
+
+
+def disable_two_step(session: Session, user: User, code: str, *, actor: str) -> User:
+    """Turn the user's own two-step sign-in off; the view has checked the password already."""
+    if not user.totp_enabled:
+        raise Conflict("Two-step sign-in is not on.")
+    if not check_totp(session, user, code, actor=actor, purpose="two-step removal"):
+        raise InvalidInput("That code is not right.")
+    _clear_two_step(session, user)
+    user.session_epoch += 1
+    audit.append(
+        session,
+        actor=actor,
+        action="user.totp_disabled",
+        object_type="user",
+        object_id=user.id,
+    )
+    return user
+
+
+def reset_two_step(session: Session, user: User, *, actor: str) -> User:
+    """An admin removes a user's two-step sign-in (a lost phone); the user's sessions end and
+    they sign in with the password alone until they set it up again."""
+    if str(user.id) == actor:
+        raise InvalidInput("Change your own two-step sign-in on your account page.")
+    if not user.totp_enabled and user.payload is None:
+        raise Conflict("This account has no two-step sign-in to reset.")
+    was_enabled = user.totp_enabled
+    _clear_two_step(session, user)
+    user.session_epoch += 1
+    audit.append(
+        session,
+        actor=actor,
+        action="user.totp_reset",
+        object_type="user",
+        object_id=user.id,
+        details={"was_enabled": was_enabled},
+    )
     return user

@@ -13,12 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import Account, AuthActions
+from tests.integration.test_two_step import enrol, forget_last_step, secret_on_page
 from triage import audit, db
 from triage.models import AuditEvent
 from triage.vocab import Region, Role
@@ -79,6 +81,53 @@ def _user_reset(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Acc
     target = accounts[Role.REVIEWER].id
     data = {"reset-password": "another long password"}
     return _post(client, auth, f"/admin/users/{target}/password", f"/admin/users/{target}", data)
+
+
+def _login_code(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    reviewer = accounts[Role.REVIEWER]
+    secret = enrol(client.application, reviewer)
+    auth.login(reviewer.username)
+    return _post(client, auth, "/login/code", "/login/code", {"code": pyotp.TOTP(secret).now()})
+
+
+def _two_step_start(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    auth.login_as(accounts[Role.CASEWORKER])
+    token = auth.csrf_token("/account/two-step")
+    return client.post("/account/two-step/start", data={"start-csrf_token": token})
+
+
+def _two_step_confirm(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    _two_step_start(client, auth, accounts)
+    code = pyotp.TOTP(secret_on_page(client)).now()
+    token = auth.csrf_token("/account/two-step")
+    return client.post(
+        "/account/two-step/confirm", data={"confirm-csrf_token": token, "confirm-code": code}
+    )
+
+
+def _two_step_disable(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    reviewer = accounts[Role.REVIEWER]
+    secret = enrol(client.application, reviewer)
+    auth.login(reviewer.username)
+    _post(client, auth, "/login/code", "/login/code", {"code": pyotp.TOTP(secret).now()})
+    forget_last_step(client.application, reviewer)
+    token = auth.csrf_token("/account/two-step")
+    data = {
+        "disable-csrf_token": token,
+        "disable-password": reviewer.password,
+        "disable-code": pyotp.TOTP(secret).now(),
+    }
+    return client.post("/account/two-step/disable", data=data)
+
+
+def _user_reset_two_step(
+    client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]
+) -> Any:
+    target = accounts[Role.REVIEWER]
+    enrol(client.application, target)
+    auth.login_as(accounts[Role.ADMIN])
+    token = auth.csrf_token(f"/admin/users/{target.id}")
+    return client.post(f"/admin/users/{target.id}/two-step", data={"two_step-csrf_token": token})
 
 
 def _audit_verify(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
@@ -406,6 +455,11 @@ SCENARIOS: dict[str, Scenario] = {
     "intake.link": _link_report,
     "auth.login": _login,
     "auth.logout": _logout,
+    "auth.login_code": _login_code,
+    "account.two_step_start": _two_step_start,
+    "account.two_step_confirm": _two_step_confirm,
+    "account.two_step_disable": _two_step_disable,
+    "admin.user_reset_two_step": _user_reset_two_step,
     "account.password": _password,
     "admin.user_new": _user_new,
     "admin.user_edit": _user_edit,

@@ -29,7 +29,15 @@ from triage.vocab import Role
 
 #: Reachable without signing in. Adding a route here needs a reason: it is open to the internet.
 #: Reachable without a session: the API authenticates by bearer token itself.
-PUBLIC_ENDPOINTS = {"static", "auth.login", "api.openapi", "api.create_report", "api.get_report"}
+#: The code step of sign-in is public on purpose: it works only while a password sign-in is pending.
+PUBLIC_ENDPOINTS = {
+    "static",
+    "auth.login",
+    "auth.login_code",
+    "api.openapi",
+    "api.create_report",
+    "api.get_report",
+}
 #: Routes this file must have seen, so that an empty or broken URL map cannot pass.
 KNOWN_ENDPOINTS = {
     "home.index",

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -44,11 +45,14 @@ class InstanceMeta(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
-class User(Base):
+class User(SealedMixin, Base):
+    """A staff account. Its sealed payload holds the TOTP secret of two-step sign-in
+    (``{"totp_secret": …}``): pending while ``totp_enabled`` is false, in force once it is true."""
+
     __tablename__ = "user_account"
     __table_args__ = (enum_check("role", Role), enum_check("region", Region))
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # type: ignore[assignment]
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
@@ -59,6 +63,11 @@ class User(Base):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Whether sign-in asks for a code from the authenticator app after the password.
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The last TOTP time step accepted: a code of this step or an earlier one is refused, so an
+    #: overheard code cannot be replayed.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     @property
     def role_enum(self) -> Role:

@@ -1,5 +1,6 @@
 """Administration of staff accounts: list, create, change role or region scope, disable,
-reset a password. Admins never see a person's data here: accounts are staff, not subjects."""
+reset a password or two-step sign-in. Admins never see a person's data here: accounts are staff,
+not subjects."""
 
 from __future__ import annotations
 
@@ -44,6 +45,10 @@ class NewUserForm(UserForm):
             Length(min=users.MIN_PASSWORD_LENGTH, max=users.MAX_PASSWORD_LENGTH),
         ],
     )
+
+
+class ResetTwoStepForm(FlaskForm):  # type: ignore[misc]
+    """Only the CSRF token: the button removes the account's two-step sign-in."""
 
 
 class ResetPasswordForm(FlaskForm):  # type: ignore[misc]
@@ -113,13 +118,10 @@ def user_edit(user_id: int) -> Response | tuple[str, int] | str:
         except DomainError as exc:
             db.rollback_request()
             form.form_errors.append(exc.message)
-            return render_template("admin/user_edit.html", user=user, form=form, reset=reset), int(
-                exc.status
-            )
+            return _edit_page(user, form, reset, int(exc.status))
         flash(_("Account %(name)s saved.", name=user.username), "info")
         return redirect(url_for("admin.user_list"))
-    status = 400 if form.errors else 200
-    return render_template("admin/user_edit.html", user=user, form=form, reset=reset), status
+    return _edit_page(user, form, reset, 400 if form.errors else 200)
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
@@ -133,8 +135,46 @@ def user_reset_password(user_id: int) -> Response | tuple[str, int]:
             _("Password of %(name)s reset; their sessions have ended.", name=user.username), "info"
         )
         return redirect(url_for("admin.user_edit", user_id=user.id))
-    form = _settings_of(user)
-    return render_template("admin/user_edit.html", user=user, form=form, reset=reset), 400
+    return _edit_page(user, _settings_of(user), reset, 400)
+
+
+@bp.route("/users/<int:user_id>/two-step", methods=["POST"])
+@requires(Permission.USER_MANAGE)
+def user_reset_two_step(user_id: int) -> Response | tuple[str, int]:
+    """A lost phone: the user signs in with the password alone until they set it up again."""
+    user = users.get(db.session(), user_id)
+    two_step = ResetTwoStepForm(prefix="two_step")
+    if not two_step.validate_on_submit():
+        return _edit_page(user, _settings_of(user), ResetPasswordForm(prefix="reset"), 400)
+    try:
+        users.reset_two_step(db.session(), user, actor=actor_id())
+    except DomainError as exc:
+        db.rollback_request()
+        two_step.form_errors.append(exc.message)
+        return _edit_page(
+            user, _settings_of(user), ResetPasswordForm(prefix="reset"), int(exc.status), two_step
+        )
+    flash(
+        _("Two-step sign-in of %(name)s removed; their sessions have ended.", name=user.username),
+        "info",
+    )
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+def _edit_page(
+    user: User,
+    form: UserForm,
+    reset: ResetPasswordForm,
+    status: int,
+    two_step: ResetTwoStepForm | None = None,
+) -> tuple[str, int]:
+    return render_template(
+        "admin/user_edit.html",
+        user=user,
+        form=form,
+        reset=reset,
+        two_step=two_step or ResetTwoStepForm(prefix="two_step"),
+    ), status
 
 
 def _posted() -> bool:
