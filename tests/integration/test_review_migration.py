@@ -73,7 +73,7 @@ def test_the_upgrade_refuses_while_a_decision_holds_a_plain_legal_basis(engine_a
     assert "legal_basis" in _columns(engine_at_0004)
     with engine_at_0004.begin() as conn:
         conn.execute(text("UPDATE decision SET legal_basis = NULL"))
-    migrate(engine_at_0004)
+    migrate(engine_at_0004, "0005")
     assert current_revision(engine_at_0004) == "0005"
     assert "legal_basis" not in _columns(engine_at_0004)
     with engine_at_0004.connect() as conn:
