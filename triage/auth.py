@@ -203,7 +203,7 @@ def _login_key() -> str:
     return "login:" + str(request.form.get("username", "")).strip().lower()[:64]
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
     r"""Only same-site paths: never an open redirect.
 
     Browsers read a backslash as a slash and drop tabs and newlines from a URL, so
@@ -369,7 +369,7 @@ def _sign_in(user: User) -> WerkzeugResponse:
     session.clear()  # a fresh session: nothing carried over from before sign-in
     session.permanent = True
     login_user(user)
-    return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
+    return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
 
 
 class CodeForm(FlaskForm):  # type: ignore[misc]
@@ -406,7 +406,7 @@ def login() -> WerkzeugResponse | tuple[str, int] | str:
                 object_type="user",
                 object_id=user.id,
             )
-            return redirect(url_for("auth.login_code", next=_safe_next(request.args.get("next"))))
+            return redirect(url_for("auth.login_code", next=safe_next(request.args.get("next"))))
         if user is not None:
             record_login(user)
             return _sign_in(user)
@@ -432,7 +432,7 @@ def login_code() -> WerkzeugResponse | tuple[str, int] | str:
     if user is None:
         session.pop(PENDING_KEY, None)
         flash(_("Sign in again: the code was not entered in time."), "info")
-        return redirect(url_for("auth.login", next=_safe_next(request.args.get("next"))))
+        return redirect(url_for("auth.login", next=safe_next(request.args.get("next"))))
     form = CodeForm()
     if form.validate_on_submit():
         session_db = db.session()

@@ -4,10 +4,11 @@ transaction, template helpers, and the blueprints."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Response, current_app, render_template, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -21,7 +22,9 @@ from .extensions import babel, csrf, limiter
 from .permissions import Permission, allows
 from .vocab import Region, Role, SourceKind
 
-LOCALES = ["en"]
+#: Interface languages, with their own names (never translated).
+LOCALES = {"en": "English", "ru": "Русский", "kk": "Қазақша"}
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -49,6 +52,7 @@ def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
         RATELIMIT_HEADERS_ENABLED=True,
         TRIAGE_LOGIN_RATE_LIMIT=settings.login_rate_limit,
         BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
         TRIAGE_SETTINGS=settings,
     )
     app.extensions["triage.keyring"] = keyring
@@ -66,14 +70,20 @@ def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
         )
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(
-        app, locale_selector=lambda: request.accept_languages.best_match(LOCALES) or "en"
-    )
+    babel.init_app(app, locale_selector=lambda: select_locale(settings.default_locale))
 
     app.after_request(_commit)
     app.after_request(_security_headers)
     app.context_processor(_template_helpers)
     app.register_error_handler(CSRFError, _csrf_error)
+
+
+def select_locale(default: str) -> str:
+    """The language the user chose (kept in the session), else the browser's, else the default."""
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return str(chosen)
+    return request.accept_languages.best_match(list(LOCALES)) or default
 
 
 def _commit(response: Response) -> Response:
@@ -124,6 +134,7 @@ def _template_helpers() -> dict[str, Any]:
     return {
         "can": can,
         "locale": str(get_locale() or "en"),
+        "LOCALES": LOCALES,
         "Permission": Permission,
         "Role": Role,
         "Region": Region,

@@ -31,6 +31,7 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 #: POST routes that change nothing, with the reason.
 READ_ONLY_POSTS = {
     "audit.verify_export": "checks an uploaded export against the public key; stores nothing",
+    "home.language": "keeps the chosen interface language in the session; stores nothing",
 }
 
 Scenario = Callable[[FlaskClient, AuthActions, dict[Role, Account]], Any]

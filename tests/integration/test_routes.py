@@ -34,6 +34,7 @@ PUBLIC_ENDPOINTS = {
     "static",
     "auth.login",
     "auth.login_code",
+    "home.language",
     "api.openapi",
     "api.create_report",
     "api.get_report",
