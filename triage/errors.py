@@ -11,6 +11,7 @@ import logging
 from http import HTTPStatus
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -20,11 +21,16 @@ from .crypto import CryptoError, SealIntegrityError
 log = logging.getLogger("triage")
 
 
+def N_(message: str) -> str:
+    """Mark a message for translation where it is defined; pages translate it when shown."""
+    return message
+
+
 class DomainError(Exception):
     """A rule of the domain refused the request. ``status`` is the HTTP status it maps to."""
 
     status: int = HTTPStatus.CONFLICT
-    title: str = "The request conflicts with the current state"
+    title: str = N_("The request conflicts with the current state")
 
     def __init__(self, message: str = "") -> None:
         super().__init__(message or self.title)
@@ -33,17 +39,17 @@ class DomainError(Exception):
 
 class NotFound(DomainError):
     status = HTTPStatus.NOT_FOUND
-    title = "Not found"
+    title = N_("Not found")
 
 
 class Forbidden(DomainError):
     status = HTTPStatus.FORBIDDEN
-    title = "You do not have permission to do that"
+    title = N_("You do not have permission to do that")
 
 
 class InvalidInput(DomainError):
     status = HTTPStatus.UNPROCESSABLE_ENTITY
-    title = "The input is not valid"
+    title = N_("The input is not valid")
 
 
 class Erased(DomainError):
@@ -53,12 +59,12 @@ class Erased(DomainError):
     """
 
     status = HTTPStatus.GONE
-    title = "This record's content was erased"
+    title = N_("This record's content was erased")
 
 
 class Conflict(DomainError):
     status = HTTPStatus.CONFLICT
-    title = "Someone else changed this in the meantime"
+    title = N_("Someone else changed this in the meantime")
 
 
 def _wants_json() -> bool:
@@ -70,7 +76,10 @@ def _render(status: int, title: str, message: str) -> tuple[Response | str, int]
         body = jsonify({"type": "about:blank", "title": title, "status": status, "detail": message})
         body.mimetype = "application/problem+json"
         return body, status
-    return render_template("error.html", status=status, title=title, message=message), status
+    # Messages marked with N_ (and fixed domain messages) come out in the reader's language.
+    return render_template(
+        "error.html", status=status, title=gettext(title), message=gettext(message)
+    ), status
 
 
 def register(app: Flask) -> None:
@@ -81,8 +90,10 @@ def register(app: Flask) -> None:
             return _render(
                 int(exc.status),
                 exc.title,
-                "Its keys were destroyed under the retention rules or an erasure request; "
-                "the audit log records when and by whom.",
+                N_(
+                    "Its keys were destroyed under the retention rules or an erasure request; "
+                    "the audit log records when and by whom."
+                ),
             )
         return _render(int(exc.status), exc.title, exc.message)
 
@@ -93,9 +104,11 @@ def register(app: Flask) -> None:
         log.error("sealed data failed its integrity check: %s", exc)
         return _render(
             HTTPStatus.INTERNAL_SERVER_ERROR,
-            "Integrity check failed",
-            "A sealed record failed its integrity check and was not shown. "
-            "The incident has been logged; tell your administrator.",
+            N_("Integrity check failed"),
+            N_(
+                "A sealed record failed its integrity check and was not shown. "
+                "The incident has been logged; tell your administrator."
+            ),
         )
 
     @app.errorhandler(CryptoError)
@@ -104,8 +117,8 @@ def register(app: Flask) -> None:
         log.error("key problem: %s", exc)
         return _render(
             HTTPStatus.INTERNAL_SERVER_ERROR,
-            "Key problem",
-            "A key needed for this record is not available. Tell your administrator.",
+            N_("Key problem"),
+            N_("A key needed for this record is not available. Tell your administrator."),
         )
 
     @app.errorhandler(HTTPException)
@@ -127,18 +140,20 @@ def register(app: Flask) -> None:
             raise exc
         return _render(
             HTTPStatus.INTERNAL_SERVER_ERROR,
-            "Something went wrong",
-            "The request failed and nothing was saved. Try again; if it keeps failing, "
-            "tell your administrator the time it happened.",
+            N_("Something went wrong"),
+            N_(
+                "The request failed and nothing was saved. Try again; if it keeps failing, "
+                "tell your administrator the time it happened."
+            ),
         )
 
 
 _MESSAGES = {
-    400: "The request could not be understood. Reload the page and try again.",
-    401: "Sign in to continue.",
-    403: "You do not have permission to open this page.",
-    404: "There is no such page.",
-    405: "That action is not available here.",
-    413: "The request is too large.",
-    429: "Too many attempts. Wait a minute and try again.",
+    400: N_("The request could not be understood. Reload the page and try again."),
+    401: N_("Sign in to continue."),
+    403: N_("You do not have permission to open this page."),
+    404: N_("There is no such page."),
+    405: N_("That action is not available here."),
+    413: N_("The request is too large."),
+    429: N_("Too many attempts. Wait a minute and try again."),
 }

@@ -10,6 +10,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from flask import Flask, Response, current_app, render_template, request, session
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -119,9 +120,11 @@ def _csrf_error(exc: CSRFError) -> tuple[str, int]:
         render_template(
             "error.html",
             status=400,
-            title="Form expired",
-            message="The form was out of date or sent from somewhere else, so nothing was saved. "
-            "Go back, reload the page and try again.",
+            title=_("Form expired"),
+            message=_(
+                "The form was out of date or sent from somewhere else, so nothing was saved. "
+                "Go back, reload the page and try again."
+            ),
         ),
         400,
     )
