@@ -102,11 +102,26 @@ class Verification(StrEnum):
     CORROBORATED = "corroborated"
     UNFOUNDED = "unfounded"
 
+    @property
+    def label(self) -> str:
+        labels = {
+            "unverified": _l("Unverified"),
+            "corroborated": _l("Corroborated"),
+            "unfounded": _l("Unfounded"),
+        }
+        return str(labels[self.value])
+
 
 class RiskLevel(StrEnum):
     STANDARD = "standard"
     MEDIUM = "medium"
     HIGH = "high"
+
+    @property
+    def label(self) -> str:
+        return str(
+            {"standard": _l("Standard"), "medium": _l("Medium"), "high": _l("High")}[self.value]
+        )
 
     @property
     def rank(self) -> int:
@@ -123,6 +138,24 @@ class ReportStatus(StrEnum):
     RECEIVED = "received"
     LINKED = "linked"
     CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        labels = {
+            "received": _l("Received"),
+            "linked": _l("Linked to a case"),
+            "closed": _l("Closed"),
+        }
+        return str(labels[self.value])
+
+
+#: What a probable match was found on (blind-index kinds), as people read it.
+MATCH_KIND_LABELS = {
+    "victim": _l("the victim's name and birth date"),
+    "aggressor": _l("the alleged aggressor's name and birth date"),
+    "iin": _l("an IIN"),
+    "phone": _l("a phone number"),
+}
 
 
 class DecisionStatus(StrEnum):

@@ -21,7 +21,16 @@ from .config import Settings
 from .crypto import Keyring
 from .extensions import babel, csrf, limiter
 from .permissions import Permission, allows
-from .vocab import Region, Role, SourceKind
+from .vocab import (
+    MATCH_KIND_LABELS,
+    Category,
+    Region,
+    ReportStatus,
+    RiskLevel,
+    Role,
+    SourceKind,
+    Verification,
+)
 
 #: Interface languages, with their own names (never translated).
 LOCALES = {"en": "English", "ru": "Русский", "kk": "Қазақша"}
@@ -142,6 +151,11 @@ def _template_helpers() -> dict[str, Any]:
         "Role": Role,
         "Region": Region,
         "SourceKind": SourceKind,
+        "Verification": Verification,
+        "RiskLevel": RiskLevel,
+        "ReportStatus": ReportStatus,
+        "Category": Category,
+        "MATCH_KIND_LABELS": MATCH_KIND_LABELS,
     }
 
 

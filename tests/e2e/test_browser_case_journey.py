@@ -230,8 +230,8 @@ def test_a_report_becomes_an_approved_protective_order(office: Office, tmp_path:
         expect(said).to_contain_text(value)
     facts = tab.locator("dl.facts")
     expect(facts).to_contain_text("Karaganda Region")
-    expect(facts).to_contain_text("battery, threat")
-    expect(facts).to_contain_text("unverified")
+    expect(facts).to_contain_text("Battery (beatings); Threat (to kill, to harm, with a weapon)")
+    expect(facts).to_contain_text("Unverified")
     files = tab.locator("section.card", has=tab.get_by_role("heading", name="Attachments"))
     expect(files.get_by_role("link")).to_have_count(1)
     with tab.expect_download() as download:
@@ -271,7 +271,7 @@ def test_a_report_becomes_an_approved_protective_order(office: Office, tmp_path:
     tab.get_by_role("button", name="File the report").click()
     expect(_flash(tab)).to_have_text(f"Report filed and added to case {case_code}.")
     expect(tab.get_by_role("heading", level=1)).to_contain_text(case_code)
-    expect(tab.locator("dl.facts")).to_contain_text("linked")
+    expect(tab.locator("dl.facts")).to_contain_text("Linked to a case")
     caseworker.keep()
 
     # Both reports are hers, in the same case.

@@ -88,7 +88,7 @@ class _CommonForm(FlaskForm):  # type: ignore[misc]
 PERSON_ATTRIBUTES = ("name", "birth_date", "age", "iin", "phone", "address")
 
 
-def _person(prefix: str, title: str) -> dict[str, Any]:
+def _person(prefix: str, title: Any) -> dict[str, Any]:
     """Name, birth date or age, IIN, phone and address of one person, as prefixed fields."""
     return {
         f"{prefix}_name": StringField(_l("%(who)s: full name", who=title), validators=[Optional()]),
@@ -144,8 +144,8 @@ class DirectForm(_CommonForm):
 
 
 for _name, _field in {
-    **_person("victim", "Victim"),
-    **_person("aggressor", "Alleged aggressor"),
+    **_person("victim", _l("Victim")),
+    **_person("aggressor", _l("Alleged aggressor")),
 }.items():
     setattr(DirectForm, _name, _field)
 
