@@ -24,6 +24,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from triage.web.deps import uow_of
 from triage import create_app, db
 from triage.config import Settings
 from triage.crypto import Keyring, write_keyring
@@ -168,7 +169,7 @@ def settings(database: Database, tmp_path: Path, keyring: Keyring) -> Settings:
 def app(settings: Settings) -> Iterator[Flask]:
     application = create_app(settings)
     yield application
-    db.engine_of(application).dispose()
+    uow_of(application).engine.dispose()
 
 
 @pytest.fixture
@@ -189,7 +190,7 @@ class Account:
 
 
 def make_user(app: Flask, username: str, role: Role, region: Region | None = None) -> Account:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         user: User = create_user(
             session,
             username=username,

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from .config import PROJECT_ROOT, Settings, from_environment
+from .config import Settings, from_environment, resource_path
 
 
 def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
@@ -16,8 +16,11 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     Refuses to build (``StartupError`` or ``KeyringError``) when the keyring is missing, wrong or
     unreadable, or the database is not migrated: an instance never serves half-configured.
     """
-    from . import auth, db, errors, web
+    from . import db, web
+    from .crypto import KeyringSource
     from .instance import check_startup
+    from .passwords import Passwords
+    from .uow import UnitOfWork
 
     if isinstance(config, Settings):
         settings = config
@@ -27,14 +30,13 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_path=str(settings.instance_path),
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(resource_path("templates")),
+        static_folder=str(resource_path("static")),
     )
     engine = db.make_engine(settings.sqlalchemy_url)
     keyring = check_startup(settings, engine)
-    web.configure(app, settings, keyring)
-    db.init_app(app, engine)
-    errors.register(app)
-    auth.init_app(app)
+    source = KeyringSource(keyring, path=settings.keyring_file, inline=settings.keyring)
+    uow = UnitOfWork(engine, source, Passwords.from_settings(settings))
+    web.configure(app, settings, uow)
     web.register_blueprints(app)
     return app

@@ -153,7 +153,10 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
                 self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
-            return create_app(_settings())
+            # Each worker builds the app with the very call wsgi.py makes (`gunicorn wsgi:app`):
+            # create_app() from the environment. wsgi.py stays at the checkout's top level, out
+            # of the wheel, so an installed triage could not import it.
+            return create_app()
 
     os.environ.setdefault("SERVER_SOFTWARE", "gunicorn")
     _Server().run()

@@ -14,7 +14,26 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+#: Running from a checkout (the tree itself, or an editable install of it), not from a wheel: a
+#: checkout has pyproject.toml beside the package, an installed package sits in site-packages.
+IN_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file()
+
+
+def resource_path(name: str) -> Path:
+    """Where ``templates``, ``static``, ``migrations`` or ``alembic.ini`` is.
+
+    They live at the checkout's top level; a wheel carries them inside the package
+    (pyproject.toml maps them there), and that copy, when present, is the one to use.
+    """
+    packaged = PACKAGE_DIR / name
+    return packaged if packaged.exists() else PROJECT_ROOT / name
+
+
+def _default_instance_path() -> Path:
+    """``instance/`` in the checkout; installed from a wheel, ``instance/`` in the current one."""
+    return PROJECT_ROOT / "instance" if IN_CHECKOUT else Path.cwd() / "instance"
 
 
 class ConfigError(ValueError):
@@ -41,7 +60,7 @@ def _int(name: str, raw: str) -> int:
 class Settings:
     """The whole configuration of one triage instance."""
 
-    instance_path: Path = PROJECT_ROOT / "instance"
+    instance_path: Path = field(default_factory=_default_instance_path)
     #: SQLAlchemy URL; empty means ``sqlite:///<instance_path>/triage.sqlite3``.
     database_url: str = ""
     #: Keyring file; empty means ``<instance_path>/keyring.json``.

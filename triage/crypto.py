@@ -20,6 +20,7 @@ import json
 import os
 import secrets
 import stat
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -355,6 +356,38 @@ def verify_signature(public_key_pem: bytes, signature: bytes, data: bytes) -> bo
 
 def _new_kek_id() -> str:
     return f"kek-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4)}"
+
+
+class KeyringSource:
+    """The keyring a process works with, reloaded from its file when a rotation run by another
+    process (`triage keys rotate`) has added a KEK since this one loaded it.
+
+    A reload that finds another instance's keyring is refused: the file was replaced, not rotated.
+    """
+
+    def __init__(self, ring: Keyring, *, path: Path | None = None, inline: str = "") -> None:
+        self._ring = ring
+        self._path = path
+        self._inline = inline
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> Keyring:
+        return self._ring
+
+    def holding(self, kek_id: str) -> Keyring:
+        """A keyring that holds ``kek_id``: the current one, or the file's if it has gained it."""
+        ring = self._ring
+        if kek_id in ring.kek_ids or self._path is None:
+            return ring
+        with self._lock:
+            fresh = load_keyring(self._path, self._inline)
+            if fresh.fingerprint != ring.fingerprint:
+                raise KeyringError(
+                    "the keyring file now holds another instance's keyring; restore it"
+                )
+            self._ring = fresh
+        return fresh
 
 
 # -- keyring storage ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The engine, the declarative ``Base``, and one session (one transaction) per request.
+"""The engine and the declarative ``Base``. Transactions are opened by the unit of work
+(``triage.uow``), never here.
 
 SQLite is the embedded default and gets the pragmas that make it safe to share between several
 server processes: ``busy_timeout`` first, foreign keys on, and every transaction opened with
@@ -10,13 +11,10 @@ init (see ``prepare_sqlite_file``), not per connection.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app, g
 from sqlalchemy import Engine, MetaData, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 
 NAMING_CONVENTION = {
@@ -88,64 +86,3 @@ def prepare_sqlite_file(engine: Engine) -> None:
         cursor.close()
     finally:
         raw.close()
-
-
-def init_app(app: Flask, engine: Engine) -> None:
-    app.extensions["triage.engine"] = engine
-    app.extensions["triage.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
-    app.teardown_appcontext(_close_session)
-
-
-def engine() -> Engine:
-    return engine_of(current_app)
-
-
-def engine_of(app: Flask) -> Engine:
-    result: Engine = app.extensions["triage.engine"]
-    return result
-
-
-def session() -> Session:
-    """The session of the current request or command; its transaction is committed by the caller
-    that opened the request (``commit_request``), never by business code."""
-    if "db_session" not in g:
-        g.db_session = current_app.extensions["triage.sessionmaker"]()
-    result: Session = g.db_session
-    return result
-
-
-def has_session() -> bool:
-    return "db_session" in g
-
-
-def commit_request() -> None:
-    if "db_session" in g:
-        g.db_session.commit()
-
-
-def rollback_request() -> None:
-    if "db_session" in g:
-        g.db_session.rollback()
-
-
-def _close_session(_exc: BaseException | None) -> None:
-    db_session = g.pop("db_session", None)
-    if db_session is not None:
-        db_session.rollback()
-        db_session.close()
-
-
-@contextmanager
-def read_only(app: Flask) -> Iterator[Session]:
-    """A session for a long read that must not hold SQLite's write lock (exports, verify)."""
-    bound = engine_of(app).execution_options(**{READ_ONLY: True})
-    with Session(bound, expire_on_commit=False) as db_session, db_session.begin():
-        yield db_session
-
-
-@contextmanager
-def transaction(app: Flask) -> Iterator[Session]:
-    """One transaction for a command or a background job: committed if the block ends normally."""
-    maker: sessionmaker[Session] = app.extensions["triage.sessionmaker"]
-    with maker() as db_session, db_session.begin():
-        yield db_session

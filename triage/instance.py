@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from . import audit
-from .config import PROJECT_ROOT, Settings
+from .config import Settings, resource_path
 from .crypto import Keyring, KeyringError, load_keyring, write_keyring
 from .db import make_engine, prepare_sqlite_file
 from .models import DataKey, InstanceMeta
@@ -33,8 +33,8 @@ class StartupError(Exception):
 
 
 def alembic_config() -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config = Config(str(resource_path("alembic.ini")))
+    config.set_main_option("script_location", str(resource_path("migrations")))
     return config
 
 

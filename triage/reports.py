@@ -61,7 +61,7 @@ def file_report(
     ring: Keyring | None = None,
 ) -> Report:
     """Store a report and put it in ``case``, or in a new case of its own."""
-    ring = ring or sealed.keyring()
+    ring = ring or sealed.keyring(session)
     if case is None:
         case = Case(
             id=new_id(),

@@ -11,47 +11,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .crypto import (
-    Keyring,
-    KeyringError,
-    SealContext,
-    SealIntegrityError,
-    WrappedKey,
-    load_keyring,
-)
+from .crypto import Keyring, SealContext, SealIntegrityError, WrappedKey
 from .errors import Erased
 from .models import DataKey, SealedMixin, new_id
+from .uow import keyring_of
 
 
 class PayloadShredded(Erased):
     """The record's data key was deleted (erasure or retention): its payload is gone for good."""
 
 
-def keyring() -> Keyring:
-    """The keyring of the running application."""
-    result: Keyring = current_app.extensions["triage.keyring"]
-    return result
+def keyring(session: Session) -> Keyring:
+    """The keyring of the unit of work that opened ``session``."""
+    return keyring_of(session).current
 
 
-def _ring_holding(kek_id: str, ring: Keyring | None) -> Keyring:
-    """A keyring that holds ``kek_id``: the app's, reloaded from its file if a rotation by
-    `triage keys rotate` has added the KEK since this process started."""
+def _ring_holding(session: Session, kek_id: str, ring: Keyring | None) -> Keyring:
+    """``ring`` if given, else a keyring of the session's unit of work that holds ``kek_id``
+    (reloaded from its file if a rotation by `triage keys rotate` has added it since)."""
     if ring is not None:
         return ring
-    current = keyring()
-    if kek_id in current.kek_ids:
-        return current
-    settings = current_app.extensions["triage.settings"]
-    fresh = load_keyring(settings.keyring_file, settings.keyring)
-    if fresh.fingerprint != current.fingerprint:
-        raise KeyringError("the keyring file now holds another instance's keyring; restore it")
-    current_app.extensions["triage.keyring"] = fresh
-    return fresh
+    return keyring_of(session).holding(kek_id)
 
 
 def _context(record: SealedMixin, field: str = "payload") -> SealContext:
@@ -87,12 +71,12 @@ def seal(
         record.payload_version = 1
     if record.data_key_id is None:
         key_id = new_id()
-        wrapped = (ring or keyring()).new_data_key(key_id)
+        wrapped = (ring or keyring(session)).new_data_key(key_id)
         session.add(DataKey(id=key_id, kek_id=wrapped.kek_id, wrapped=wrapped.wrapped))
         record.data_key_id = key_id
         session.flush()
     key_id, wrapped = _wrapped(session, record)
-    record.payload = _ring_holding(wrapped.kek_id, ring).seal(
+    record.payload = _ring_holding(session, wrapped.kek_id, ring).seal(
         key_id, wrapped, _context(record), payload
     )
 
@@ -110,7 +94,9 @@ def open_payload(
     if record.payload is None:
         raise PayloadShredded(f"{context.table} {context.record_id} has no payload")
     key_id, wrapped = _wrapped(session, record)
-    payload = _ring_holding(wrapped.kek_id, ring).open(key_id, wrapped, context, record.payload)
+    payload = _ring_holding(session, wrapped.kek_id, ring).open(
+        key_id, wrapped, context, record.payload
+    )
     audit.append(
         session,
         actor=actor,
@@ -136,7 +122,7 @@ def seal_beside(
     shreds it too.
     """
     key_id, wrapped = _wrapped(session, record)
-    return _ring_holding(wrapped.kek_id, ring).seal_bytes(key_id, wrapped, context, data)
+    return _ring_holding(session, wrapped.kek_id, ring).seal_bytes(key_id, wrapped, context, data)
 
 
 def open_beside(
@@ -149,7 +135,7 @@ def open_beside(
 ) -> bytes:
     """Open a blob sealed by ``seal_beside``; the caller writes the audit event for the read."""
     key_id, wrapped = _wrapped(session, record)
-    return _ring_holding(wrapped.kek_id, ring).open_bytes(key_id, wrapped, context, blob)
+    return _ring_holding(session, wrapped.kek_id, ring).open_bytes(key_id, wrapped, context, blob)
 
 
 def shred(session: Session, record: SealedMixin) -> None:

@@ -8,23 +8,22 @@ admin pages and the ``triage create-user`` command both call them.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
-from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit, sealed
-from .auth import (
-    check_totp,
-    hash_password,
-    new_totp_secret,
-    seal_totp_secret,
-    totp_secret,
-    verify_totp,
-)
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import N_, Conflict, InvalidInput, NotFound
 from .models import User
+from .two_step import check_totp, new_totp_secret, seal_totp_secret, totp_secret, verify_totp
+from .uow import passwords_of
 from .vocab import Region, Role
+
+
+class WrongPassword(InvalidInput):
+    title = N_("That is not your current password.")
+
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
@@ -75,7 +74,6 @@ def create_user(
     role: str,
     region: str | None = None,
     actor: str,
-    hasher: PasswordHasher | None = None,
 ) -> User:
     name = username.strip().lower()
     if not _USERNAME.match(name):
@@ -88,7 +86,7 @@ def create_user(
     check_password_policy(password)
     user = User(
         username=name,
-        password_hash=hash_password(password, hasher),
+        password_hash=passwords_of(session).hash(password),
         role=role_.value,
         region=_region(region, role_),
         active=True,
@@ -140,7 +138,7 @@ def update_user(
 def set_password(session: Session, user: User, password: str, *, actor: str) -> User:
     """A new password; every existing session of the user ends."""
     check_password_policy(password)
-    user.password_hash = hash_password(password)
+    user.password_hash = passwords_of(session).hash(password)
     user.session_epoch += 1
     audit.append(
         session,
@@ -263,3 +261,89 @@ def reset_two_step(session: Session, user: User, *, actor: str) -> User:
         details={"was_enabled": was_enabled},
     )
     return user
+
+
+# -- signing in --------------------------------------------------------------------------------
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with these credentials, or ``None``; a failure is audited with its reason.
+
+    Success is not audited here: the caller records the sign-in (``record_login``), or, for an
+    account with two-step sign-in, asks for the code first (``record_code_requested``).
+    """
+    user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+    ok = passwords_of(session).check(user, password)
+    if user is not None and ok and user.active:
+        return user
+    if user is None:
+        reason = "unknown_user"
+    elif not ok:
+        reason = "wrong_password"
+    else:
+        reason = "disabled"
+    record_login_failure(session, user, reason)
+    return None
+
+
+def record_login_failure(session: Session, user: User | None, reason: str) -> None:
+    audit.append(
+        session,
+        actor=audit.SYSTEM_ACTOR,
+        action="auth.login_failed",
+        object_type="user",
+        object_id=None if user is None else user.id,
+        details={"reason": reason},
+    )
+
+
+def record_code_requested(session: Session, user: User) -> None:
+    audit.append(
+        session,
+        actor=audit.SYSTEM_ACTOR,
+        action="auth.code_requested",
+        object_type="user",
+        object_id=user.id,
+    )
+
+
+def pending_account(session: Session, user_id: int, epoch: int) -> User | None:
+    """The account whose password was right and whose code is awaited, if it has not changed
+    since (signed out everywhere, disabled, two-step removed)."""
+    user = session.get(User, user_id)
+    if user is None or not user.active or user.session_epoch != epoch or not user.totp_enabled:
+        return None
+    return user
+
+
+def sign_in_with_code(session: Session, user_id: int, epoch: int, code: str) -> User | None:
+    """The second step: the pending account if ``code`` is its current, unused code.
+
+    A wrong code is audited like a wrong password; an account that changed since the password
+    step (signed out everywhere, disabled, two-step removed) gives ``None`` without a check.
+    """
+    user = pending_account(session, user_id, epoch)
+    if user is None:
+        return None
+    if check_totp(session, user, code, actor=str(user.id), purpose="sign-in"):
+        record_login(session, user)
+        return user
+    record_login_failure(session, user, "wrong_code")
+    return None
+
+
+def record_login(session: Session, user: User) -> None:
+    user.last_login_at = datetime.now(UTC)
+    audit.append(
+        session,
+        actor=str(user.id),
+        action="auth.login",
+        object_type="user",
+        object_id=user.id,
+    )
+
+
+def record_logout(session: Session, user_id: int) -> None:
+    audit.append(
+        session, actor=str(user_id), action="auth.logout", object_type="user", object_id=user_id
+    )

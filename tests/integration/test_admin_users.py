@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import PASSWORD, Account, AuthActions
+from triage.web.deps import uow_of
 from triage import audit, db
 from triage.models import AuditEvent, User
 from triage.vocab import Role
@@ -31,19 +32,19 @@ def csrf_from(page: str) -> str:
 
 
 def audit_events(app: Flask, action: str) -> list[dict[str, Any]]:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
         return [audit.event_fields(event) for event in session.scalars(query)]
 
 
 def audit_text(app: Flask) -> str:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         rows = session.execute(select(*AuditEvent.__table__.columns)).all()
     return "\n".join(" ".join(str(value) for value in row) for row in rows)
 
 
 def user_by_name(app: Flask, username: str) -> User | None:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is not None:
             session.expunge(user)
@@ -51,7 +52,7 @@ def user_by_name(app: Flask, username: str) -> User | None:
 
 
 def user_by_id(app: Flask, user_id: int) -> User:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         user = session.get(User, user_id)
         assert user is not None
         session.expunge(user)
@@ -59,7 +60,7 @@ def user_by_id(app: Flask, user_id: int) -> User:
 
 
 def user_count(app: Flask) -> int:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         return int(session.scalar(select(func.count()).select_from(User)) or 0)
 
 

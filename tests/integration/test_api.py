@@ -20,11 +20,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import Account, AuthActions
+from triage.web.deps import uow_of
 from triage import audit, create_app, db, sealed
 from triage.config import Settings
 from triage.intake import api_clients, service
 from triage.models import ApiClient, Case, IdempotencyKey, Report, utcnow
-from triage.views import api as api_view
+from triage.web.views import api as api_view
 from triage.vocab import Role
 
 URL = "/api/v1/reports"
@@ -76,7 +77,7 @@ class Api:
     def token(
         self, scopes: tuple[str, ...] = ("direct", "media", "online"), name: str = "M"
     ) -> str:
-        with self.app.app_context(), db.transaction(self.app) as session:
+        with self.app.app_context(), uow_of(self.app).begin() as session:
             _, token = api_clients.create_client(session, name=name, scopes=scopes, actor="system")
         return token
 
@@ -104,11 +105,11 @@ class Api:
         return self.client.get(path, headers={"Authorization": f"Bearer {token}"})
 
     def count(self, model: Any) -> int:
-        with self.app.app_context(), db.read_only(self.app) as session:
+        with self.app.app_context(), uow_of(self.app).read() as session:
             return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
     def events(self, action: str | None = None) -> list[dict[str, Any]]:
-        with self.app.app_context(), db.read_only(self.app) as session:
+        with self.app.app_context(), uow_of(self.app).read() as session:
             events = list(audit.iter_events(session))
         return [e for e in events if action is None or e["action"] == action]
 
@@ -163,7 +164,7 @@ def test_each_source_kind_is_filed_sealed_and_audited(api: Api, kind: str) -> No
     if kind != "direct":
         assert "violence" in body["signals"] and body["provisional_level"] in ("medium", "high")
 
-    with api.app.app_context(), db.transaction(api.app) as session:
+    with api.app.app_context(), uow_of(api.app).begin() as session:
         report = session.get(Report, body["id"])
         assert report is not None and report.source_kind == kind
         client = session.scalars(select(ApiClient)).one()
@@ -197,7 +198,7 @@ def test_html_and_script_in_text_are_stored_as_text_and_returned_nowhere(api: Ap
     assert "<script" not in response.get_data(as_text=True)
     status = api.get(response.headers["Location"], token)
     assert "<script" not in status.get_data(as_text=True)
-    with api.app.app_context(), db.transaction(api.app) as session:
+    with api.app.app_context(), uow_of(api.app).begin() as session:
         report = session.get(Report, response.get_json()["id"])
         assert report is not None and b"<script" not in (report.payload or b"")
         payload = sealed.open_payload(session, report, actor="system", purpose="test")
@@ -223,7 +224,7 @@ def test_probable_matches_neither_stop_the_api_nor_are_told_to_it(api: Api) -> N
     for text in (with_match.get_data(as_text=True), again.get_data(as_text=True)):
         assert first["case"] not in text and first["id"] not in text
     assert api.count(Report) == 3 and api.count(Case) == 3
-    with api.app.app_context(), db.read_only(api.app) as session:
+    with api.app.app_context(), uow_of(api.app).read() as session:
         report = session.get(Report, matched["id"])
         assert report is not None
         staff_sees = service.matches_of(session, report)
@@ -340,7 +341,7 @@ def test_two_requests_with_one_key_at_once_file_one_report(
     if database.engine != "postgresql":
         pytest.skip("SQLite serialises whole requests")
     token = api.token()
-    with api.app.app_context(), db.transaction(api.app) as session:
+    with api.app.app_context(), uow_of(api.app).begin() as session:
         # Used just now: neither request updates (and so locks) the client's row.
         session.scalars(select(ApiClient)).one().last_used_at = utcnow()
     real_replay = api_clients._replay
@@ -507,7 +508,7 @@ def test_a_wrong_token_is_401_logged_and_never_audited(
 
 def test_a_revoked_token_is_401_and_audited(api: Api) -> None:
     token = api.token()
-    with api.app.app_context(), db.transaction(api.app) as session:
+    with api.app.app_context(), uow_of(api.app).begin() as session:
         client = session.scalars(select(ApiClient)).one()
         api_clients.revoke(session, client, actor="system")
         client_id = client.id
@@ -568,7 +569,7 @@ def test_answers_carry_the_clients_rate_limit(api: Api) -> None:
 def limited(settings: Settings) -> Iterator[Api]:
     app = create_app(replace(settings, api_rate_limit="3 per minute"))
     yield Api(app, app.test_client())
-    db.engine_of(app).dispose()
+    uow_of(app).engine.dispose()
 
 
 def test_each_client_has_its_own_rate_limit(limited: Api) -> None:

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests.conftest import Account, AuthActions
+from triage.web.deps import uow_of
 from triage import audit, db
 from triage.errors import InvalidInput
 from triage.intake import api_clients
@@ -44,7 +45,7 @@ def _token_on(page: str) -> str:
 
 
 def _events(app: Flask, action: str) -> list[dict[str, Any]]:
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         return [e for e in audit.iter_events(session) if e["action"] == action]
 
 
@@ -60,7 +61,7 @@ def test_an_admin_creates_a_client_and_sees_its_token_once(
     assert "shown only this once" in page
     assert response.headers["Cache-Control"] == "no-store"
 
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         stored = session.scalars(select(ApiClient)).one()
         row = json.dumps([getattr(stored, c.key) for c in ApiClient.__table__.columns], default=str)
     assert token not in row
@@ -103,7 +104,7 @@ def test_a_client_needs_a_name_and_known_scopes(
     response = _create(client, auth, data)
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         assert session.scalars(select(ApiClient)).all() == []
     assert _events(app, "token.created") == []
 
@@ -113,7 +114,7 @@ def test_an_admin_revokes_a_token_after_confirming(
 ) -> None:
     auth.login_as(accounts[Role.ADMIN])
     token = _token_on(_create(client, auth, {"name": "M", "scopes": ["media"]}).get_data(True))
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         client_id = session.scalars(select(ApiClient.id)).one()
     url = f"/admin/api-clients/{client_id}/revoke"
 
@@ -156,7 +157,7 @@ def test_only_admins_manage_api_clients(
 
 
 def test_tokens_are_random_hashed_and_recognised(app: Flask) -> None:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         first, token = api_clients.create_client(
             session, name="  Media   Monitor ", scopes=["online", "media"], actor="system"
         )

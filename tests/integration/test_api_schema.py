@@ -20,6 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from triage.web.deps import uow_of
 from triage import create_app, db
 from triage.config import Settings
 from triage.intake import api_clients
@@ -40,12 +41,12 @@ def api_app(settings: Settings) -> Iterator[Flask]:
     # Generous per-token limit: the run checks conformance, not the limiter.
     app = create_app(replace(settings, api_rate_limit="100000 per minute"))
     yield app
-    db.engine_of(app).dispose()
+    uow_of(app).engine.dispose()
 
 
 @pytest.fixture
 def token(api_app: Flask) -> str:
-    with api_app.app_context(), db.transaction(api_app) as session:
+    with api_app.app_context(), uow_of(api_app).begin() as session:
         _, token = api_clients.create_client(
             session, name="schemathesis", scopes=["direct", "media", "online"], actor="system"
         )

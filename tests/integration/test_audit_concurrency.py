@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from triage.web.deps import uow_of
 from triage import audit, db
 from triage.models import AuditEvent
 
@@ -28,7 +29,7 @@ def _seqs(session: Session) -> list[int]:
 
 
 def _existing(app: Flask) -> int:
-    with db.transaction(app) as session:
+    with uow_of(app).begin() as session:
         seqs = _seqs(session)
     assert seqs == list(range(1, len(seqs) + 1))
     return len(seqs)
@@ -44,7 +45,7 @@ def test_concurrent_appends_make_one_unbroken_chain(app: Flask) -> None:
         for i in range(APPENDS_PER_THREAD):
             abandon = i % 5 == 4  # every fifth transaction rolls back after appending
             try:
-                with db.transaction(app) as session:
+                with uow_of(app).begin() as session:
                     audit.append(
                         session,
                         actor=str(worker),
@@ -63,7 +64,7 @@ def test_concurrent_appends_make_one_unbroken_chain(app: Flask) -> None:
 
     assert committed == THREADS * APPENDS_PER_THREAD * 4 // 5
     total = start + committed
-    with db.transaction(app) as session:
+    with uow_of(app).begin() as session:
         assert _seqs(session) == list(range(1, total + 1))
         prev_hashes = session.scalar(select(func.count(func.distinct(AuditEvent.prev_hash))))
         assert prev_hashes == total, "two events link to one predecessor: the chain forked"
@@ -81,17 +82,17 @@ def test_concurrent_appends_make_one_unbroken_chain(app: Flask) -> None:
 def test_a_rolled_back_append_leaves_no_event_and_no_gap(app: Flask) -> None:
     start = _existing(app)
 
-    with pytest.raises(Abandoned), db.transaction(app) as session:
+    with pytest.raises(Abandoned), uow_of(app).begin() as session:
         event = audit.append(session, actor="system", action="audit.verified")
         assert event.seq == start + 1
         raise Abandoned
 
-    with db.transaction(app) as session:
+    with uow_of(app).begin() as session:
         assert _seqs(session) == list(range(1, start + 1))
         event = audit.append(session, actor="system", action="audit.exported")
         assert event.seq == start + 1
 
-    with db.transaction(app) as session:
+    with uow_of(app).begin() as session:
         last = session.get_one(AuditEvent, start + 1)
         assert last.action == "audit.exported"
         assert last.prev_hash == session.get_one(AuditEvent, start).hash
@@ -103,7 +104,7 @@ def test_a_rolled_back_append_leaves_no_event_and_no_gap(app: Flask) -> None:
 def test_an_event_exists_only_with_the_change_it_records(app: Flask) -> None:
     """A failure after the append rolls back the event with everything else in the block."""
     start = _existing(app)
-    with pytest.raises(Abandoned), db.transaction(app) as session:
+    with pytest.raises(Abandoned), uow_of(app).begin() as session:
         for _ in range(3):
             audit.append(session, actor="system", action="audit.verified")
         raise Abandoned

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import Account, AuthActions
 from tests.integration.test_two_step import enrol, forget_last_step, secret_on_page
+from triage.web.deps import uow_of
 from triage import audit, db
 from triage.models import AuditEvent
 from triage.vocab import Region, Role
@@ -206,7 +207,7 @@ def _review_case(
 
     app = client.application
     ids: dict[str, Any] = {}
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         report = file_report(
             session,
             source_kind=SourceKind.MEDIA,
@@ -264,7 +265,7 @@ def _review_version(client: FlaskClient, code: str) -> int:
     from triage.models import Case
 
     app = client.application
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         return int(session.scalar(select(Case.version).where(Case.code == code)) or 0)
 
 
@@ -399,7 +400,7 @@ def _move_report(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Ac
     _post(client, auth, "/reports/new/direct", "/reports/new/direct", {**direct, "link_to": "new"})
     auth.logout()
     app = client.application
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         older, newer = session.scalars(select(Case).order_by(Case.opened_at, Case.id)).all()[-2:]
         reviewer = session.get(User, accounts[Role.REVIEWER].id)
         assert reviewer is not None
@@ -423,7 +424,7 @@ def _api_client_revoke(
     from triage.intake import api_clients
 
     app = client.application
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         made, _ = api_clients.create_client(session, name="M", scopes=["media"], actor="system")
         url = f"/admin/api-clients/{made.id}/revoke"
     auth.login_as(accounts[Role.ADMIN])
@@ -434,7 +435,7 @@ def _api_report(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Acc
     from triage.intake import api_clients
 
     app = client.application
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         _, token = api_clients.create_client(session, name="M", scopes=["media"], actor="system")
     body = {
         "source_kind": "media",
@@ -495,7 +496,7 @@ def _state_changing_endpoints(app: Flask) -> set[str]:
 
 
 def _event_count(app: Flask) -> int:
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         return int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
 
 
@@ -516,7 +517,7 @@ def test_every_state_changing_route_writes_an_event(
     before = _event_count(app)
     response = scenario(client, auth, accounts)
     assert response.status_code < 400, response.get_data(as_text=True)[:500]
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         actions = [e["action"] for e in audit.iter_events(session, first_seq=before + 1)]
     own = actions if endpoint == "auth.login" else [a for a in actions if a != "auth.login"]
     assert own, f"{endpoint} succeeded but wrote no audit event of its own (saw {actions})"

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from tests.conftest import Database
+from triage.web.deps import uow_of
 from triage import audit, db
 from triage.cli import main
 from triage.config import Settings
@@ -24,7 +25,7 @@ from triage.vocab import Role
 
 
 def _append_events(app: Flask, n: int) -> None:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         for i in range(n):
             audit.append(
                 session,
@@ -38,7 +39,7 @@ def _append_events(app: Flask, n: int) -> None:
 
 def _raw(app: Flask, sql: str) -> None:
     """Run SQL as the database owner would, around the triggers (as an attacker could)."""
-    engine = db.engine_of(app)
+    engine = uow_of(app).engine
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SET LOCAL session_replication_role = replica"))
@@ -49,7 +50,7 @@ def _raw(app: Flask, sql: str) -> None:
 
 
 def _verdict(app: Flask) -> audit.Verdict:
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         return audit.verify(session)
 
 
@@ -73,7 +74,7 @@ def _env(settings: Settings) -> dict[str, str]:
 )
 def test_the_database_refuses_to_change_events(app: Flask, statement: str) -> None:
     _append_events(app, 3)
-    with pytest.raises(DatabaseError, match="append-only"), db.engine_of(app).begin() as conn:
+    with pytest.raises(DatabaseError, match="append-only"), uow_of(app).engine.begin() as conn:
         conn.execute(text(statement))
     assert _verdict(app).ok
 
@@ -81,7 +82,7 @@ def test_the_database_refuses_to_change_events(app: Flask, statement: str) -> No
 def test_postgresql_refuses_truncate(app: Flask, database: Database) -> None:
     if database.engine != "postgresql":
         pytest.skip("TRUNCATE exists on PostgreSQL only")
-    with pytest.raises(DatabaseError, match="append-only"), db.engine_of(app).begin() as conn:
+    with pytest.raises(DatabaseError, match="append-only"), uow_of(app).engine.begin() as conn:
         conn.execute(text("TRUNCATE audit_event"))
 
 
@@ -262,7 +263,7 @@ def test_an_edited_manifest_is_refused(exported: dict[str, Path]) -> None:
 def test_csv_cells_that_look_like_formulas_are_neutralised(
     app: Flask, settings: Settings, tmp_path: Path
 ) -> None:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         audit.append(
             session,
             actor="system",
@@ -296,7 +297,7 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(
 
 
 def test_an_export_is_itself_an_audit_event(exported: dict[str, Path], app: Flask) -> None:
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         events = list(audit.iter_events(session))
     exports = [e for e in events if e["action"] == "audit.exported"]
     assert [e["details"]["format"] for e in exports] == ["jsonl", "csv"]
@@ -318,7 +319,7 @@ def test_a_time_range_exports_a_contiguous_span(
     app: Flask, settings: Settings, tmp_path: Path
 ) -> None:
     _append_events(app, 3)
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         events = list(audit.iter_events(session))
     since = events[2]["at"]
     out = tmp_path / "t.jsonl"
@@ -397,7 +398,7 @@ def test_auditor_filters_pages_verifies_and_exports(
     assert refused.status_code == 422
     assert "hash mismatch" in refused.get_data(as_text=True)
 
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         actions = [e["action"] for e in audit.iter_events(session)]
     assert "audit.verified" in actions and "audit.exported" in actions
 

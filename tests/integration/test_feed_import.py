@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
+from triage.web.deps import uow_of
 from triage import audit, db, sealed
 from triage.cli import main
 from triage.config import Settings
@@ -32,7 +33,7 @@ def _env(settings: Settings) -> dict[str, str]:
 
 
 def _reports(app: Flask) -> list[Report]:
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         return list(session.scalars(select(Report).order_by(Report.received_at)))
 
 
@@ -53,7 +54,7 @@ def test_the_sample_feed_imports_once(app: Flask, settings: Settings) -> None:
     assert {r.source_kind for r in reports} == {"media"}
     assert {r.verification for r in reports} == {"unverified"}
     assert all({"violence", "family"} <= set(r.signals) for r in reports)
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         payloads = [
             sealed.open_payload(session, r, actor="system", purpose="test") for r in reports
         ]

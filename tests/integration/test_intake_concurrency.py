@@ -8,6 +8,7 @@ import threading
 from flask import Flask
 from sqlalchemy import func, select
 
+from triage.web.deps import uow_of
 from triage import db
 from triage.intake import schema, service
 from triage.models import Report
@@ -33,7 +34,7 @@ def test_one_source_filed_at_once_is_stored_once(app: Flask) -> None:
         )
         barrier.wait(timeout=30)
         try:
-            with app.app_context(), db.transaction(app) as session:
+            with app.app_context(), uow_of(app).begin() as session:
                 service.file(session, incoming, actor="system", new_case=True)
             result = "filed"
         except service.DuplicateSource:
@@ -51,5 +52,5 @@ def test_one_source_filed_at_once_is_stored_once(app: Flask) -> None:
 
     assert outcomes.count("filed") == ROUNDS
     assert outcomes.count("duplicate") == ROUNDS * (THREADS - 1)
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         assert session.scalar(select(func.count()).select_from(Report)) == ROUNDS

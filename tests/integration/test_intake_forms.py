@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import Account, AuthActions, make_user
+from triage.web.deps import uow_of
 from triage import audit, db, sealed
 from triage.models import Attachment, Case, Report
 from triage.vocab import Region, Role
@@ -57,12 +58,12 @@ def _file(client: FlaskClient, auth: AuthActions, kind: str, data: dict, files: 
 
 
 def _count(app: Flask, model) -> int:
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def _actions(app: Flask) -> list[str]:
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         return [e["action"] for e in audit.iter_events(session)]
 
 
@@ -79,7 +80,7 @@ def test_direct_report_is_filed_sealed_and_shown_back(app, client, accounts, aut
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     assert "image/png" in html
 
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         report = session.scalars(select(Report)).one()
         case = session.get(Case, report.case_id)
         assert report.region == "karaganda" and report.categories == ["battery", "threat"]
@@ -159,7 +160,7 @@ def test_media_report_is_screened_and_a_repeated_source_is_refused(
     }
     first = _file(client, auth, "media", data)
     assert first.status_code == 302
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         report = session.scalars(select(Report)).one()
         assert report.verification == "unverified"
         assert {"violence", "family", "pregnancy"} <= set(report.signals)
@@ -194,7 +195,7 @@ def test_online_report_with_a_screenshot(app, client, accounts, auth) -> None:
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     assert _count(app, Attachment) == 1
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         attachment = session.scalars(select(Attachment)).one()
         assert attachment.media_type == "image/png"
         assert PNG[:16] not in attachment.content  # sealed
@@ -237,14 +238,14 @@ def test_a_probable_match_is_linked_on_confirmation(app, client, accounts, auth)
     assert asked.status_code == 409
     html = asked.get_data(as_text=True)
     assert 'id="probable-match"' in html
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         case = session.scalars(select(Case)).one()
     assert case.code in html
     assert _count(app, Report) == 1
 
     linked = _file(client, auth, "direct", {**second, "link_to": case.id})
     assert linked.status_code == 302
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         reports = session.scalars(select(Report).order_by(Report.received_at)).all()
         assert [r.case_id for r in reports] == [case.id, case.id]
         assert reports[1].status == "linked"
@@ -271,7 +272,7 @@ def test_a_report_can_be_moved_to_a_matching_case_later(app, client, accounts, a
         f"/reports/{report_id}/link", data={"csrf_token": token, "case_id": case_id}
     )
     assert moved.status_code == 302
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         cases = session.scalars(select(Case).order_by(Case.opened_at)).all()
         assert [c.status for c in cases] == ["open", "closed"] and cases[1].outcome == "duplicate"
 
@@ -334,7 +335,7 @@ def test_a_tampered_report_gives_an_integrity_error_page(app, client, accounts, 
     auth.login_as(accounts[Role.CASEWORKER])
     response = _file(client, auth, "direct", DIRECT)
     report_id = response.headers["Location"].rsplit("/", 1)[-1]
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         report = session.get(Report, report_id)
         blob = bytearray(report.payload)
         blob[40] ^= 1
@@ -357,7 +358,7 @@ def test_the_sealed_store_reads_what_the_form_wrote(
 ) -> None:
     auth.login_as(accounts[Role.CASEWORKER])
     _file(client, auth, "direct", DIRECT)
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         report = session.scalars(select(Report)).one()
         payload = sealed.open_payload(session, report, actor="system", purpose="test")
     assert payload["victim"]["name"] == "Салтанат Жұмабекова"
@@ -369,7 +370,7 @@ def test_the_reviewer_finds_the_attachment_on_the_case_page(app, client, account
     auth.login_as(accounts[Role.CASEWORKER])
     _file(client, auth, "direct", DIRECT, {"attachments": [(io.BytesIO(PDF), "note.pdf")]})
     auth.logout()
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         code = session.scalars(select(Case)).one().code
     auth.login_as(accounts[Role.REVIEWER])
     page = client.get(f"/cases/{code}").get_data(as_text=True)
@@ -405,7 +406,7 @@ def test_linking_is_only_into_a_match_and_never_out_of_a_case_in_work(
         {**DIRECT, "reporter": "witness", "narrative": "seen", "link_to": "new"},
     )
     report_id = second.headers["Location"].rsplit("/", 1)[-1]
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         first_case = session.get(
             Case, session.get(Report, first.headers["Location"].rsplit("/", 1)[-1]).case_id
         )
@@ -424,7 +425,7 @@ def test_linking_is_only_into_a_match_and_never_out_of_a_case_in_work(
     )
 
     # The report's own case is claimed by a reviewer: a caseworker does not merge it away.
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         from triage.models import User
 
         reviewer = session.get(User, accounts[Role.REVIEWER].id)
@@ -434,7 +435,7 @@ def test_linking_is_only_into_a_match_and_never_out_of_a_case_in_work(
     )
     assert refused.status_code == 409
     assert "being worked on" in refused.get_data(as_text=True)
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         assert session.get(Report, report_id).case_id == own_case_id
         assert session.get(Case, own_case_id).status == "open"
 
@@ -450,7 +451,7 @@ def test_a_duplicate_from_elsewhere_names_nothing(app, client, accounts, auth) -
     }
     auth.login_as(accounts[Role.CASEWORKER])
     assert _file(client, auth, "media", data).status_code == 302
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         code = session.scalars(select(Case)).one().code
     auth.logout()
     outsider = make_user(app, "shymkent.caseworker", Role.CASEWORKER, Region.SHYMKENT)
@@ -467,7 +468,7 @@ def test_checking_for_matches_is_recorded(app, client, accounts, auth) -> None:
     _file(client, auth, "direct", DIRECT)
     asked = _file(client, auth, "direct", {**DIRECT, "narrative": "again"})
     assert asked.status_code == 409
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         events = [e for e in audit.iter_events(session) if e["action"] == "report.match_checked"]
     assert len(events) == 1
     assert events[0]["details"] == {"matches": 1, "kinds": "phone,victim", "source_kind": "direct"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
+from triage.web.deps import uow_of
 from triage import db
 from triage.intake import schema, service
 
@@ -28,7 +29,7 @@ FROM_THE_VICTIM = {
 def test_only_a_caseworker_can_vouch_that_the_victim_herself_reports(
     app: Flask, attested: bool, verification: str, complaint: bool
 ) -> None:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         filed = service.file(
             session, schema.parse(FROM_THE_VICTIM), actor="system", attested=attested
         )
@@ -38,7 +39,7 @@ def test_only_a_caseworker_can_vouch_that_the_victim_herself_reports(
 
 
 def test_a_direct_narrative_is_screened_for_urgency(app: Flask) -> None:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         filed = service.file(session, schema.parse(FROM_THE_VICTIM), actor="system", attested=True)
         assert {"strangulation", "weapon"} <= set(filed.report.signals)
         assert filed.case.risk_level == "high" and filed.case.risk_provisional

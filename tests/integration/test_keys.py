@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from tests.conftest import Account
+from triage.web.deps import uow_of
 from triage import audit, db, keys, sealed
 from triage.cli import main
 from triage.config import Settings
@@ -25,7 +26,7 @@ def _env(settings: Settings) -> dict[str, str]:
 
 
 def _file(app: Flask, text: str) -> str:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         report = file_report(
             session, source_kind=SourceKind.MEDIA, payload={"text": text}, actor="system"
         )
@@ -33,7 +34,7 @@ def _file(app: Flask, text: str) -> str:
 
 
 def _read(app: Flask, report_id: str) -> str:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         report = session.get(Report, report_id)
         assert report is not None
         return str(sealed.open_payload(session, report, actor="system", purpose="test")["text"])
@@ -75,7 +76,7 @@ def test_rotate_rewrap_and_retire(
     assert _read(app, second) == "written after the rotation"
     assert _read(app, first) == "written before the rotation"
 
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         actions = [e["action"] for e in audit.iter_events(session)]
         assert audit.verify(session).ok
     assert actions.count("key.rotated") >= 2 and "key.retired" in actions
@@ -84,16 +85,16 @@ def test_rotate_rewrap_and_retire(
 def test_rewrap_resumes_where_it_stopped(app: Flask, settings: Settings) -> None:
     for n in range(5):
         _file(app, f"record {n}")
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         ring = keys.rotate(session, settings, actor="system")
     with app.app_context():
-        with db.transaction(app) as session:
+        with uow_of(app).begin() as session:
             assert keys.rewrap_batch(session, ring, limit=2) == 2  # then "interrupted"
-        with db.transaction(app) as session:
+        with uow_of(app).begin() as session:
             assert keys.pending(session, ring) == 3
         done = keys.rewrap_all(app.extensions["triage.sessionmaker"], ring, actor="system")
         assert done == 3
-        with db.transaction(app) as session:
+        with uow_of(app).begin() as session:
             assert keys.pending(session, ring) == 0
 
 

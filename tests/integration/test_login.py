@@ -22,6 +22,7 @@ from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD, Account, AuthActions, make_user
+from triage.web.deps import uow_of
 from triage import audit, create_app, db, users
 from triage.config import Settings
 from triage.models import AuditEvent, User
@@ -32,7 +33,7 @@ WRONG_PASSWORD = "Not-the-password-Zq81"
 
 
 def audit_events(app: Flask, action: str | None = None) -> list[dict[str, Any]]:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         query = select(AuditEvent).order_by(AuditEvent.seq)
         if action is not None:
             query = query.where(AuditEvent.action == action)
@@ -41,13 +42,13 @@ def audit_events(app: Flask, action: str | None = None) -> list[dict[str, Any]]:
 
 def audit_text(app: Flask) -> str:
     """Every column of every audit event, as one text to search."""
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         rows = session.execute(select(*AuditEvent.__table__.columns)).all()
     return "\n".join(" ".join(str(value) for value in row) for row in rows)
 
 
 def user_row(app: Flask, user_id: int) -> User:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         user = session.get(User, user_id)
         assert user is not None
         session.expunge(user)
@@ -55,7 +56,7 @@ def user_row(app: Flask, user_id: int) -> User:
 
 
 def disable(app: Flask, account: Account) -> None:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         user = users.get(session, account.id)
         users.update_user(
             session, user, role=user.role, region=user.region, active=False, actor="system"
@@ -233,7 +234,7 @@ def test_a_protected_page_sends_anonymous_users_to_login_and_back(client, accoun
 def limited_app(settings: Settings) -> Iterator[Flask]:
     application = create_app(settings.with_overrides({"login_rate_limit": "3 per minute"}))
     yield application
-    db.engine_of(application).dispose()
+    uow_of(application).engine.dispose()
 
 
 def test_login_posts_are_rate_limited(limited_app):
@@ -282,7 +283,7 @@ def test_behind_a_trusted_proxy_the_client_address_counts(settings: Settings):
         client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.8"
         assert post_login(client, "proxied.a", PASSWORD).status_code == 302
     finally:
-        db.engine_of(application).dispose()
+        uow_of(application).engine.dispose()
 
 
 # -- sessions end when the account changes -----------------------------------------------------
@@ -373,7 +374,7 @@ def test_a_session_from_before_a_change_cannot_be_replayed(app, accounts):
     client = signed_in(app, auditor)
     stolen = client.get_cookie("triage_session")
     assert stolen is not None
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         users.set_password(session, users.get(session, auditor.id), PASSWORD, actor="system")
 
     attacker = app.test_client()
@@ -431,4 +432,4 @@ def test_secure_cookies_setting_marks_the_cookie_secure(settings):
         assert response.status_code == 302
         assert "Secure" in session_cookie(response).split("; ")
     finally:
-        db.engine_of(application).dispose()
+        uow_of(application).engine.dispose()

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from tests.conftest import Database
+from triage.web.deps import uow_of
 from triage import db, normalise
 from triage.models import Case, DataKey, Report
 from triage.reports import IndexValue, file_report
@@ -126,7 +127,7 @@ PLAINTEXTS = [
 
 def _file_all(app: Flask) -> tuple[list[str], list[bytes]]:
     """File the reports; return their case codes and some stored binary values (controls)."""
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         report_ids = []
         for spec in REPORTS:
             report = file_report(
@@ -139,7 +140,7 @@ def _file_all(app: Flask) -> tuple[list[str], list[bytes]]:
                 indexes=spec.indexes,
             )
             report_ids.append(report.id)
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         codes = list(
             session.scalars(
                 select(Case.code)
@@ -214,7 +215,7 @@ def test_no_personal_data_in_the_stored_bytes(
 def test_the_scan_finds_plaintext_when_there_is_some(app: Flask, database: Database) -> None:
     """The negative control: the same scan does see personal data stored in a plain column."""
     _file_all(app)
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         case = session.scalars(select(Case)).first()
         assert case is not None
         case.outcome = "Тұмарис"  # never done by the app: this is the leak the scan must catch

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select
 
+from triage.web.deps import uow_of
 from triage import audit, db, sealed
 from triage.cli import main
 from triage.config import Settings
@@ -29,7 +30,7 @@ def _env(settings: Settings) -> dict[str, str]:
 
 
 def _file(app: Flask, url: str, *, closed_days_ago: int | None) -> str:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         incoming = schema.parse(
             {
                 "source_kind": "media",
@@ -55,7 +56,7 @@ def _file(app: Flask, url: str, *, closed_days_ago: int | None) -> str:
 
 
 def _opens(app: Flask, code: str) -> bool:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         case = session.scalar(select(Case).where(Case.code == code))
         report = session.scalar(select(Report).where(Report.case_id == case.id))  # type: ignore[union-attr]
         try:
@@ -83,7 +84,7 @@ def test_purge_by_retention(app: Flask, settings: Settings) -> None:
     assert not _opens(app, old)
     assert _opens(app, recent) and _opens(app, still_open)
 
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         case = session.scalar(select(Case).where(Case.code == old))
         report = session.scalar(select(Report).where(Report.case_id == case.id))  # type: ignore[union-attr]
         assert report is not None and report.source_kind == "media" and report.data_key_id is None
@@ -137,7 +138,7 @@ def test_an_erased_report_page_says_so(app: Flask, client, accounts, auth) -> No
         },
     )
     path = filed.headers["Location"]
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         report = session.get(Report, path.rsplit("/", 1)[-1])
         case = session.get(Case, report.case_id)  # type: ignore[union-attr]
         case.status, case.closed_at = "closed", utcnow()  # type: ignore[union-attr]

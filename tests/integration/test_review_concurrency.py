@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.conftest import make_user
+from triage.web.deps import uow_of
 from triage import audit, db
 from triage.models import AuditEvent, Case, User
 from triage.reports import new_case_code
@@ -32,7 +33,7 @@ def _open_cases(app: Flask, count: int) -> list[str]:
     """Open, triaged cases with distinct priorities (no reports: only claims are under test)."""
     now = datetime.now(UTC)
     levels = ("high", "medium", "standard")
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         made = [
             Case(
                 code=new_case_code(),
@@ -71,7 +72,7 @@ def test_reviewers_taking_next_at_the_same_moment_never_share_a_case(app: Flask)
         try:
             for _ in range(ROUNDS):
                 barrier.wait(timeout=60)
-                with app.app_context(), db.transaction(app) as session:
+                with app.app_context(), uow_of(app).begin() as session:
                     user = session.get(User, user_id)
                     assert user is not None
                     case = claims.take_next(session, user, rules=RULES)
@@ -88,7 +89,7 @@ def test_reviewers_taking_next_at_the_same_moment_never_share_a_case(app: Flask)
     assert len(taken) == THREADS * ROUNDS
     assert Counter(got).most_common(1)[0][1] == 1, "a case was handed to two reviewers"
     assert set(got) == ids, "every case was taken exactly once"
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         holders = {i: h for i, h in session.execute(select(Case.id, Case.claimed_by))}
         claimed_events = list(
             session.scalars(select(AuditEvent).where(AuditEvent.action == "case.claimed"))
@@ -115,7 +116,7 @@ def test_two_claims_on_one_case_never_both_win(app: Flask) -> None:
                 barrier.wait(timeout=60)
                 won = True
                 try:
-                    with app.app_context(), db.transaction(app) as session:
+                    with app.app_context(), uow_of(app).begin() as session:
                         user = session.get(User, user_id)
                         assert user is not None
                         claims.claim(session, user, case_id, rules=RULES)
@@ -132,7 +133,7 @@ def test_two_claims_on_one_case_never_both_win(app: Flask) -> None:
     for n in range(rounds):
         winners = [uid for r, uid, won in outcomes if r == n and won]
         assert len(winners) == 1, f"round {n}: {winners}"
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         holders = {i: h for i, h in session.execute(select(Case.id, Case.claimed_by))}
     for n, case_id in enumerate(ids):
         winner = next(uid for r, uid, won in outcomes if r == n and won)
@@ -151,7 +152,7 @@ def test_two_supervisors_deciding_one_lowered_level_at_once_never_both_win(app: 
     for _ in range(rounds):
         case_id = make_case(app)
         claimed(app, proposer, case_id, datetime.now(UTC))
-        with app.app_context(), db.transaction(app) as session:
+        with app.app_context(), uow_of(app).begin() as session:
             lowered = assessments.record_assessment(
                 session,
                 user(session, proposer),
@@ -172,7 +173,7 @@ def test_two_supervisors_deciding_one_lowered_level_at_once_never_both_win(app: 
         for assessment_id in pending:
             barrier.wait(timeout=30)
             try:
-                with app.app_context(), db.transaction(app) as session:
+                with app.app_context(), uow_of(app).begin() as session:
                     assessments.decide_override(
                         session,
                         user(session, account),
@@ -193,7 +194,7 @@ def test_two_supervisors_deciding_one_lowered_level_at_once_never_both_win(app: 
     )
     assert all(wins[a] == 1 for a in pending), wins
     assert all(refused[a] == 1 for a in pending), refused
-    with app.app_context(), db.read_only(app) as session:
+    with app.app_context(), uow_of(app).read() as session:
         decided = [
             e
             for e in audit.iter_events(session)

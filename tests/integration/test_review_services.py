@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.conftest import Account, make_user
+from triage.web.deps import uow_of
 from triage import db
 from triage.errors import NotFound
 from triage.models import AuditEvent, Case, Decision, Report, User
@@ -53,7 +54,7 @@ DIRECT = {
 
 @contextmanager
 def tx(app: Flask) -> Iterator[Session]:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         yield session
 
 

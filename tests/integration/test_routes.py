@@ -20,8 +20,9 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 
 from tests.conftest import Account, AuthActions
+from triage.web.deps import uow_of
 from triage import audit, db
-from triage.auth import declared_permission, public
+from triage.web.gate import declared_permission, public
 from triage.db import Base
 from triage.models import AuditEvent
 from triage.permissions import Permission, allows
@@ -96,7 +97,7 @@ def signed_in(app: Flask, account: Account) -> tuple[FlaskClient, str]:
 
 def gate_denials(app: Flask) -> list[dict[str, Any]]:
     """The ``access.denied`` events the gate wrote (views may refuse other objects themselves)."""
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         query = select(AuditEvent).where(
             AuditEvent.action == "access.denied", AuditEvent.object_type == "route"
         )
@@ -105,7 +106,7 @@ def gate_denials(app: Flask) -> list[dict[str, Any]]:
 
 def snapshot(app: Flask) -> dict[str, list[str]]:
     """Every row of every table, to prove that a refused request changed nothing."""
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         return {
             table.name: sorted(repr(tuple(row)) for row in session.execute(select(table)))
             for table in Base.metadata.sorted_tables

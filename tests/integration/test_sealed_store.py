@@ -14,8 +14,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from tests.conftest import Account, AuthActions
+from triage.web.deps import uow_of
 from triage import audit, db, sealed
-from triage.auth import requires
+from triage.web.deps import unit_of_work
+from triage.web.gate import requires
 from triage.crypto import KeyNotFound, SealIntegrityError
 from triage.models import AuditEvent, DataKey, Report
 from triage.permissions import Permission
@@ -40,7 +42,7 @@ class Filed:
 
 
 def _file(app: Flask, payload: dict[str, Any], filed_by: int | None = None) -> Filed:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         report = file_report(
             session,
             source_kind=SourceKind.DIRECT,
@@ -55,20 +57,20 @@ def _file(app: Flask, payload: dict[str, Any], filed_by: int | None = None) -> F
 
 
 def _open(app: Flask, report_id: str, purpose: str = "test") -> dict[str, Any]:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         report = session.get(Report, report_id)
         assert report is not None
         return sealed.open_payload(session, report, actor="42", purpose=purpose)
 
 
 def _raw(app: Flask, sql: str, **params: object) -> None:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         result = session.execute(text(sql), params)
         assert result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def _payload_bytes(app: Flask, report_id: str) -> bytes:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         blob = session.scalar(select(Report.payload).where(Report.id == report_id))
         assert blob is not None
         return bytes(blob)
@@ -83,7 +85,7 @@ def test_a_filed_report_opens_to_its_payload(app: Flask) -> None:
     filed = _file(app, PAYLOAD)
     assert _open(app, filed.report_id) == PAYLOAD
 
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         report = session.get(Report, filed.report_id)
         assert report is not None
         assert report.payload_version == 1
@@ -99,7 +101,7 @@ def test_every_opening_is_an_audit_event(app: Flask) -> None:
     _open(app, filed.report_id, purpose="page")
     _open(app, filed.report_id, purpose="command")
 
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         events = _decryptions(session)
         assert [e.details for e in events] == ['{"purpose":"page"}', '{"purpose":"command"}']
         for event in events:
@@ -112,13 +114,13 @@ def test_every_opening_is_an_audit_event(app: Flask) -> None:
 def test_an_opening_that_is_rolled_back_leaves_no_payload(app: Flask) -> None:
     """The event is written in the reader's transaction: no event, no read."""
     filed = _file(app, PAYLOAD)
-    with pytest.raises(RuntimeError), app.app_context(), db.transaction(app) as session:
+    with pytest.raises(RuntimeError), app.app_context(), uow_of(app).begin() as session:
         report = session.get(Report, filed.report_id)
         assert report is not None
         sealed.open_payload(session, report, actor="42", purpose="page")
         assert len(_decryptions(session)) == 1
         raise RuntimeError("the request failed after reading")
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         assert _decryptions(session) == []
 
 
@@ -176,13 +178,13 @@ def test_a_byte_flipped_in_the_database_is_detected(app: Flask, where: int) -> N
 
     with pytest.raises(SealIntegrityError):
         _open(app, filed.report_id)
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         assert _decryptions(session) == []
 
 
 def test_a_tampered_wrapped_key_is_detected(app: Flask) -> None:
     filed = _file(app, PAYLOAD)
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         wrapped = bytearray(session.get_one(DataKey, filed.data_key_id).wrapped)
     wrapped[20] ^= 0x01
     _raw(
@@ -211,10 +213,10 @@ def test_a_shredded_payload_can_never_be_opened(app: Flask) -> None:
     filed = _file(app, PAYLOAD)
     kept = _file(app, OTHER_PAYLOAD)
 
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         sealed.shred(session, session.get_one(Report, filed.report_id))
 
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         report = session.get_one(Report, filed.report_id)
         assert report.data_key_id is None
         assert report.payload  # the ciphertext may stay; no key will ever open it
@@ -229,7 +231,7 @@ def test_a_shredded_payload_can_never_be_opened(app: Flask) -> None:
 def test_re_pointing_a_shredded_report_at_another_key_does_not_revive_it(app: Flask) -> None:
     filed = _file(app, PAYLOAD)
     other = _file(app, OTHER_PAYLOAD)
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         sealed.shred(session, session.get_one(Report, filed.report_id))
     _raw(
         app,
@@ -245,7 +247,7 @@ def test_re_pointing_a_shredded_report_at_another_key_does_not_revive_it(app: Fl
 
 
 def _decryption_count(app: Flask) -> int:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         return len(_decryptions(session))
 
 
@@ -265,8 +267,9 @@ def test_a_tampered_record_gives_a_plain_error_page(
 
     @requires(Permission.CASE_READ)
     def show_payload(report_id: str) -> str:
-        report = db.session().get_one(Report, report_id)
-        payload = sealed.open_payload(db.session(), report, actor="1", purpose="page")
+        with unit_of_work().begin() as session:
+            report = session.get_one(Report, report_id)
+            payload = sealed.open_payload(session, report, actor="1", purpose="page")
         return str(payload["narrative"])
 
     app.add_url_rule("/_test/payload/<report_id>", view_func=show_payload)

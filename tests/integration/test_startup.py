@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import FAST_HASH, PgServer
+from triage.web.deps import uow_of
 from triage import create_app, db
 from triage.cli import main
 from triage.config import Settings
@@ -66,7 +67,7 @@ def _settings_env(settings: Settings) -> dict[str, str | None]:
 def test_a_correct_instance_starts(settings: Settings) -> None:
     """The baseline the refusals below differ from by one thing each."""
     app = create_app(settings)
-    db.engine_of(app).dispose()
+    uow_of(app).engine.dispose()
     result = _run(_settings_env(settings), "audit", "verify")
     assert result.exit_code == 0, result.output
     assert "OK" in result.output
@@ -133,9 +134,9 @@ def test_the_keyring_of_another_instance_is_refused(settings: Settings) -> None:
 def test_a_keyring_lacking_a_kek_in_use_is_refused(settings: Settings, keyring: Keyring) -> None:
     """Same instance (same fingerprint), but the key that wraps stored data was dropped."""
     app = create_app(settings)
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         file_report(session, source_kind=SourceKind.DIRECT, payload={"a": 1}, actor="system")
-    db.engine_of(app).dispose()
+    uow_of(app).engine.dispose()
     stripped = keyring.with_new_kek().without_kek(keyring.active_kek)
     settings.keyring_file.unlink()
     write_keyring(settings.keyring_file, stripped)
@@ -249,9 +250,9 @@ def test_init_refuses_a_new_keyring_for_sealed_data(blank: Blank) -> None:
         **FAST_HASH,  # type: ignore[arg-type]
     )
     app = create_app(settings)
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         file_report(session, source_kind=SourceKind.MEDIA, payload={"a": 1}, actor="system")
-    db.engine_of(app).dispose()
+    uow_of(app).engine.dispose()
     events = _count(blank.url, AuditEvent)
     keyring_file.unlink()
     files = sorted(os.listdir(blank.instance))

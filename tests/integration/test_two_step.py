@@ -21,7 +21,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text, update
 
 from tests.conftest import PASSWORD, Account, Database, make_user
-from triage import audit, auth, db, users
+from triage.web.deps import uow_of
+from triage import audit, db, two_step, users
+from triage.web.views import login as login_view
 from triage.config import Settings
 from triage.models import AuditEvent, DataKey, User
 from triage.vocab import Region, Role
@@ -46,7 +48,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fixed = Clock(1_800_000_000 + 5)  # five seconds into a time step
-    monkeypatch.setattr(auth, "_clock", fixed)
+    monkeypatch.setattr(two_step, "clock", fixed)
     return fixed
 
 
@@ -74,18 +76,18 @@ def enrol(app: Flask, account: Account) -> str:
 
     The step of the confirming code is forgotten, so the current code works once more.
     """
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         user = users.get(session, account.id)
         users.start_two_step(session, user, actor=str(user.id))
-        secret = auth.totp_secret(session, user, actor=str(user.id), purpose="test")
-        users.enable_two_step(session, user, code_at(secret, auth._clock()), actor=str(user.id))
+        secret = two_step.totp_secret(session, user, actor=str(user.id), purpose="test")
+        users.enable_two_step(session, user, code_at(secret, two_step.clock()), actor=str(user.id))
     forget_last_step(app, account)
     return secret
 
 
 def forget_last_step(app: Flask, account: Account) -> None:
     """Let the current code be used again (tests that run on the real clock)."""
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         session.execute(update(User).where(User.id == account.id).values(totp_last_step=None))
 
 
@@ -115,19 +117,19 @@ def sign_in_with_code(client: FlaskClient, account: Account, code: str) -> Any:
 
 
 def audit_events(app: Flask, action: str) -> list[dict[str, Any]]:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
         return [audit.event_fields(event) for event in session.scalars(query)]
 
 
 def audit_text(app: Flask) -> str:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         rows = session.execute(select(*AuditEvent.__table__.columns)).all()
     return "\n".join(" ".join(str(value) for value in row) for row in rows)
 
 
 def user_row(app: Flask, user_id: int) -> User:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         user = session.get(User, user_id)
         assert user is not None
         session.expunge(user)
@@ -223,7 +225,7 @@ def test_starting_again_replaces_the_pending_secret(app, clock, reviewer):
     post_form(client, "/account/two-step/start", "/account/two-step", {})
     second = secret_on_page(client)
     assert first != second
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         assert session.get(DataKey, first_key) is None, "the old secret's key was not shredded"
     stale = post_form(
         client,
@@ -247,7 +249,7 @@ def test_sign_in_asks_for_the_code_after_the_password(app, client, clock, review
     assert_signed_out(client)
     with client.session_transaction() as state:
         assert "_user_id" not in state
-        assert set(state[auth.PENDING_KEY]) == {"user", "epoch", "at"}
+        assert set(state[login_view.PENDING_KEY]) == {"user", "epoch", "at"}
     assert audit_events(app, "auth.login") == []
     [asked] = audit_events(app, "auth.code_requested")
     assert asked["object_id"] == str(reviewer.id)
@@ -261,7 +263,7 @@ def test_sign_in_asks_for_the_code_after_the_password(app, client, clock, review
     assert login["actor"] == str(reviewer.id)
     assert user_row(app, reviewer.id).totp_last_step == int(clock.now // 30)
     with client.session_transaction() as state:
-        assert auth.PENDING_KEY not in state
+        assert login_view.PENDING_KEY not in state
 
 
 def test_a_code_from_the_step_before_or_after_is_accepted(app, clock, reviewer):
@@ -341,7 +343,7 @@ def test_the_code_page_needs_a_pending_sign_in(app, client, clock, reviewer):
     assert_signed_out(client)
     # A forged pending marker for an account without two-step sign-in does not sign it in.
     with client.session_transaction() as state:
-        state[auth.PENDING_KEY] = {"user": reviewer.id, "epoch": 0, "at": int(clock.now)}
+        state[login_view.PENDING_KEY] = {"user": reviewer.id, "epoch": 0, "at": int(clock.now)}
     assert client.get("/login/code").headers["Location"] == "/login"
     assert_signed_out(client)
 
@@ -406,7 +408,7 @@ def test_turning_it_off_needs_the_password_and_a_code(app, clock, reviewer):
         None,
         None,
     )
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         assert session.get(DataKey, key_id) is None, "the secret's data key survived"
     [event] = audit_events(app, "user.totp_disabled")
     assert event["actor"] == str(reviewer.id)
@@ -482,7 +484,7 @@ def test_the_user_list_shows_who_has_two_step(app, accounts, reviewer):
 def strict_app(settings: Settings) -> Iterator[Flask]:
     application = create_app_with(settings, require_two_step=True)
     yield application
-    db.engine_of(application).dispose()
+    uow_of(application).engine.dispose()
 
 
 def create_app_with(settings: Settings, **overrides: Any) -> Flask:
@@ -553,7 +555,7 @@ def test_codes_are_rate_limited_like_passwords(settings, clock):
         assert post_password(elsewhere, account).status_code == 302
         assert post_code(elsewhere, next_code(secret, clock)).status_code == 429
     finally:
-        db.engine_of(application).dispose()
+        uow_of(application).engine.dispose()
 
 
 # -- the secret stays secret -------------------------------------------------------------------
@@ -576,7 +578,7 @@ def test_the_secret_is_never_stored_or_logged_in_plaintext(
     sign_in_with_code(signing_in, reviewer, "999999" if later != "999999" else "111111")
     assert sign_in_with_code(signing_in, reviewer, later).status_code == 302
 
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         row = session.execute(
             text("SELECT * FROM user_account WHERE id = :id"), {"id": reviewer.id}
         ).one()
@@ -594,6 +596,6 @@ def test_the_secret_is_never_stored_or_logged_in_plaintext(
         wal = database.path.with_name(database.path.name + "-wal")
         if wal.exists():
             assert secret.encode() not in wal.read_bytes()
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         details = [event.details for event in session.scalars(select(AuditEvent))]
     assert not any(code in d or later in d for d in details), "a code is in an audit event"

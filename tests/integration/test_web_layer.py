@@ -19,8 +19,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import Account, AuthActions
+from triage.web.deps import uow_of
 from triage import audit, create_app, db
-from triage.auth import actor_id, public
+from triage.web.deps import unit_of_work
+from triage.web.gate import actor_id, public
 from triage.config import Settings
 from triage.models import AuditEvent
 from triage.vocab import Role
@@ -37,13 +39,13 @@ def signed_in(app: Flask, account: Account) -> FlaskClient:
 
 
 def events_with_marker(app: Flask, marker: str) -> int:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         query = select(func.count()).where(AuditEvent.details.contains(marker))
         return int(session.scalar(query) or 0)
 
 
 def event_count(app: Flask) -> int:
-    with app.app_context(), db.transaction(app) as session:
+    with app.app_context(), uow_of(app).begin() as session:
         return int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
 
 
@@ -173,14 +175,15 @@ def failing_app(app: Flask) -> Flask:
     """The app with two public routes that write an audit event and then fail."""
 
     def write_then_fail(marker: str) -> str:
-        audit.append(
-            db.session(),
-            actor=actor_id(),
-            action="audit.verified",
-            details={"marker": marker},
-        )
-        db.session().flush()
-        raise RuntimeError(f"failed while handling {SECRET}")
+        with unit_of_work().begin() as session:
+            audit.append(
+                session,
+                actor=actor_id(),
+                action="audit.verified",
+                details={"marker": marker},
+            )
+            session.flush()
+            raise RuntimeError(f"failed while handling {SECRET}")
 
     app.add_url_rule("/test-boom", "test_boom", public(lambda: write_then_fail("page-boom")))
     app.add_url_rule("/api/test-boom", "test_api_boom", public(lambda: write_then_fail("api-boom")))
@@ -225,7 +228,7 @@ def test_an_unexpected_exception_under_api_is_problem_json(failing_app):
 def small_app(settings: Settings) -> Iterator[Flask]:
     application = create_app(settings.with_overrides({"max_request_bytes": 4096}))
     yield application
-    db.engine_of(application).dispose()
+    uow_of(application).engine.dispose()
 
 
 def test_an_oversize_request_body_is_refused_with_413(small_app):

@@ -19,20 +19,17 @@ from .. import audit, normalise, screening
 from ..crypto import Keyring
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..models import (
-    Assessment,
     Attachment,
     Case,
-    CaseNote,
-    Decision,
     Report,
     ReportIndex,
-    VerificationStep,
     utcnow,
 )
 from ..permissions import in_scope
 from ..reports import IndexValue, file_report
-from ..review.cases import provisional_level, triage_case
-from ..review.rules import rules_of
+from ..review.cases import provisional_level, raise_case
+from ..review.linking import Match, find_matches
+from ..review.rules import ReviewRules
 from ..sealed import keyring, open_payload, seal
 from ..vocab import (
     CaseStatus,
@@ -47,7 +44,6 @@ from .attachments import Upload, attach
 from .schema import DirectReport, MediaReport, OnlineReport, Person, sealed_payload
 
 Incoming = DirectReport | MediaReport | OnlineReport
-LINK_KINDS = ("victim", "aggressor", "iin", "phone")
 
 
 class DuplicateSource(Conflict):
@@ -64,16 +60,6 @@ class DuplicateSource(Conflict):
 
     def visible_to(self, user_id: int, user_region: str | None) -> bool:
         return self.filed_by == user_id or in_scope(user_region, self.case_region)
-
-
-@dataclass(frozen=True)
-class Match:
-    """An open case that shares an identifying value with the new report."""
-
-    case_id: str
-    case_code: str
-    region: str | None
-    kinds: tuple[str, ...]
 
 
 class ConfirmLink(DomainError):
@@ -141,42 +127,6 @@ def find_source(session: Session, ring: Keyring, url: str) -> Report | None:
     )
 
 
-def find_matches(session: Session, ring: Keyring, values: Iterable[IndexValue]) -> list[Match]:
-    """Open cases whose reports share a victim, aggressor, IIN or phone token with ``values``."""
-    tokens = {t: k for t, k in _tokens(ring, values).items() if k in LINK_KINDS}
-    return _cases_with_tokens(session, tokens)
-
-
-def matches_of(session: Session, report: Report) -> list[Match]:
-    """Other open cases that share an identifying value with a stored report."""
-    rows = session.execute(
-        select(ReportIndex.token, ReportIndex.kind).where(
-            ReportIndex.report_id == report.id, ReportIndex.kind.in_(LINK_KINDS)
-        )
-    )
-    tokens = {token: kind for token, kind in rows}
-    return [m for m in _cases_with_tokens(session, tokens) if m.case_id != report.case_id]
-
-
-def _cases_with_tokens(session: Session, tokens: dict[str, str]) -> list[Match]:
-    if not tokens:
-        return []
-    rows = session.execute(
-        select(Case.id, Case.code, Case.region, ReportIndex.kind)
-        .join(Report, Report.case_id == Case.id)
-        .join(ReportIndex, ReportIndex.report_id == Report.id)
-        .where(ReportIndex.token.in_(tokens), Case.status == CaseStatus.OPEN.value)
-        .order_by(Case.opened_at)
-    )
-    found: dict[str, tuple[str, str | None, set[str]]] = {}
-    for case_id, code, region, kind in rows:
-        found.setdefault(case_id, (code, region, set()))[2].add(kind)
-    return [
-        Match(cid, code, region, tuple(sorted(kinds)))
-        for cid, (code, region, kinds) in found.items()
-    ]
-
-
 def _screen(incoming: Incoming) -> tuple[list[str], RiskLevel]:
     """Screening signals of a media or online text, and the report's provisional level from
     those signals and its incident categories (review's rule, so the queue agrees)."""
@@ -209,6 +159,7 @@ def file(
     uploads: Sequence[Upload] = (),
     attested: bool = False,
     ring: Keyring | None = None,
+    rules: ReviewRules | None = None,
 ) -> Filed:
     """File ``incoming`` in one transaction: all of it is stored, sealed and audited, or nothing.
 
@@ -219,7 +170,8 @@ def file(
     unlock measures against anyone. With probable matches and neither
     ``link_case_id`` nor ``new_case``, ``ConfirmLink`` is raised and nothing is stored.
     """
-    ring = ring or keyring()
+    ring = ring or keyring(session)
+    rules = rules or ReviewRules()
     source_url = (
         incoming.url
         if isinstance(incoming, MediaReport)
@@ -270,7 +222,9 @@ def file(
     report.risk_level = provisional.value
     case = target if target is not None else session.get(Case, report.case_id)
     assert case is not None
-    _raise_case(session, case, provisional, verification, victim_complaint, region, actor=actor)
+    raise_case(
+        session, case, provisional, verification, victim_complaint, region, rules, actor=actor
+    )
     for upload in uploads:
         attach(session, report, upload, actor=actor, uploaded_by=filed_by, ring=ring)
     if target is not None:
@@ -292,106 +246,6 @@ def file(
         )
     session.flush()
     return Filed(report, case, target is not None, matches)
-
-
-def _raise_case(
-    session: Session,
-    case: Case,
-    provisional: RiskLevel,
-    verification: Verification,
-    victim_complaint: bool,
-    region: Region | None,
-    *,
-    actor: str,
-) -> None:
-    """A new report can make its case more urgent, corroborated or complained of; never less.
-
-    While the case has no assessment its level is provisional: the new report's level raises it,
-    and the response deadline (configured in review's rules) moves with it.
-    """
-    raise_level = RiskLevel(provisional).rank > RiskLevel(case.risk_level).rank
-    if case.risk_provisional and (case.deadline_at is None or raise_level):
-        level = provisional if raise_level else RiskLevel(case.risk_level)
-        triage_case(session, case, level, rules_of(), actor=actor)
-    if (
-        verification == Verification.CORROBORATED
-        and case.verification == Verification.UNVERIFIED.value
-    ):
-        case.verification = verification.value
-    if victim_complaint:
-        case.victim_complaint = True
-    if case.region is None and region is not None:
-        case.region = region.value
-
-
-def link(
-    session: Session, report: Report, case: Case, *, actor: str, user_region: str | None
-) -> None:
-    """Move a report into a probably matching open case (the filer's or a reviewer's decision).
-
-    Only into a case that really shares an identifying value with the report; and only out of
-    a case nobody has started working on: once it is claimed, assessed or decided, merging it is
-    a reviewer's judgement, not a side effect. The target inherits what the report brings
-    (urgency, corroboration, the victim's complaint); a case left with no report is closed as a
-    duplicate.
-    """
-    if report.case_id == case.id:
-        return
-    matching = {m.case_id for m in matches_of(session, report) if in_scope(user_region, m.region)}
-    if case.id not in matching:
-        raise NotFound("That case does not match this report.")
-    previous = session.get(Case, report.case_id) if report.case_id else None
-    alone = previous is not None and not session.scalar(
-        select(Report.id).where(Report.case_id == previous.id, Report.id != report.id)
-    )
-    if previous is not None and alone and _worked_on(session, previous):
-        raise Conflict(
-            "The report's own case is already being worked on; ask its reviewer to merge it."
-        )
-    report.case_id = case.id
-    report.status = ReportStatus.LINKED.value
-    audit.append(
-        session,
-        actor=actor,
-        action="report.linked",
-        object_type="report",
-        object_id=report.id,
-        details={
-            "case_id": case.id,
-            "from_case_id": previous.id if previous else None,
-            "how": "confirmed",
-        },
-    )
-    level = RiskLevel(report.risk_level) if report.risk_level else RiskLevel.STANDARD
-    verification = Verification(report.verification)
-    complaint = previous.victim_complaint if previous is not None and alone else False
-    region = Region(report.region) if report.region else None
-    _raise_case(session, case, level, verification, complaint, region, actor=actor)
-    session.flush()
-    if previous is not None and alone:
-        previous.status = CaseStatus.CLOSED.value
-        previous.outcome = "duplicate"
-        previous.closed_at = utcnow()
-        previous.claimed_by = None
-        previous.claim_expires_at = None
-        audit.append(
-            session,
-            actor=actor,
-            action="case.closed",
-            object_type="case",
-            object_id=previous.id,
-            details={"outcome": "duplicate", "into_case_id": case.id},
-        )
-
-
-def _worked_on(session: Session, case: Case) -> bool:
-    """Whether anyone has claimed, assessed, verified or decided anything on the case."""
-    if case.claimed_by is not None or not case.risk_provisional:
-        return True
-    for model in (Assessment, Decision, VerificationStep, CaseNote):
-        if session.scalar(select(model.id).where(model.case_id == case.id).limit(1)):
-            return True
-    return False
 
 
 # -- the caseworker's own reports --------------------------------------------------------------

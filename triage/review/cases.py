@@ -34,7 +34,7 @@ from ..models import (
     new_id,
 )
 from ..scoring import is_overdue, provisional_level_from_signals, response_deadline
-from ..vocab import CaseStatus, DecisionStatus, RiskLevel, SourceKind
+from ..vocab import CaseStatus, DecisionStatus, Region, RiskLevel, SourceKind, Verification
 from .errors import CaseClosed, CaseNotFound, PendingDecisions, StaleEdit
 from .rules import ReviewRules
 
@@ -189,6 +189,37 @@ def triage_case(
         object_id=case_.id,
         details={"level": level.value, "provisional": case_.risk_provisional},
     )
+
+
+def raise_case(
+    session: Session,
+    case: Case,
+    provisional: RiskLevel,
+    verification: Verification,
+    victim_complaint: bool,
+    region: Region | None,
+    rules: ReviewRules,
+    *,
+    actor: str,
+) -> None:
+    """A new report can make its case more urgent, corroborated or complained of; never less.
+
+    While the case has no assessment its level is provisional: the new report's level raises it,
+    and the response deadline (configured in review's rules) moves with it.
+    """
+    raise_level = RiskLevel(provisional).rank > RiskLevel(case.risk_level).rank
+    if case.risk_provisional and (case.deadline_at is None or raise_level):
+        level = provisional if raise_level else RiskLevel(case.risk_level)
+        triage_case(session, case, level, rules, actor=actor)
+    if (
+        verification == Verification.CORROBORATED
+        and case.verification == Verification.UNVERIFIED.value
+    ):
+        case.verification = verification.value
+    if victim_complaint:
+        case.victim_complaint = True
+    if case.region is None and region is not None:
+        case.region = region.value
 
 
 def triage_new_cases(

@@ -12,12 +12,12 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from .. import db, users
-from ..auth import actor_id, requires
-from ..errors import DomainError
-from ..models import User
-from ..permissions import Permission
-from ..vocab import Region, Role
+from ... import db, users
+from ...auth import actor_id, requires
+from ...errors import DomainError
+from ...models import User
+from ...permissions import Permission
+from ...vocab import Region, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -23,14 +23,14 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from .. import audit, db
-from ..auth import actor_id, requires
-from ..errors import DomainError, InvalidInput
-from ..intake import attachments, schema, service
-from ..intake.forms import FORMS, AddInformationForm, LinkForm
-from ..models import Attachment, Case
-from ..permissions import Permission, in_scope
-from ..sealed import open_payload
+from ... import audit, db
+from ...auth import actor_id, requires
+from ...errors import DomainError, InvalidInput
+from ...intake import attachments, schema, service
+from ...models import Attachment, Case
+from ...permissions import Permission, in_scope
+from ...sealed import open_payload
+from ..forms.intake import FORMS, AddInformationForm, LinkForm
 
 bp = Blueprint("intake", __name__, url_prefix="/reports")
 

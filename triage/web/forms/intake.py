@@ -23,7 +23,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..vocab import Category, Language, Platform, Region, Relationship, ReporterKind
+from ...vocab import Category, Language, Platform, Region, Relationship, ReporterKind
 
 
 class CheckboxesField(SelectMultipleField):  # type: ignore[misc]

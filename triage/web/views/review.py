@@ -28,15 +28,15 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from .. import db, measures
-from ..auth import requires
-from ..errors import DomainError
-from ..models import Case, CorroborationMethod, User, VerificationOutcome
-from ..permissions import Permission
-from ..review import assessments, cases, claims, decisions, followups, linking, verification
-from ..review.rules import rules_of
-from ..scoring import Answer, Checklist
-from ..vocab import (
+from ... import db, measures
+from ...auth import requires
+from ...errors import DomainError
+from ...models import Case, CorroborationMethod, User, VerificationOutcome
+from ...permissions import Permission
+from ...review import assessments, cases, claims, decisions, followups, linking, verification
+from ...review.rules import rules_of
+from ...scoring import Answer, Checklist
+from ...vocab import (
     DecisionStatus,
     MeasureTier,
     Region,

@@ -26,23 +26,21 @@ from limits import parse as parse_limit
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from .. import db
-from ..auth import public
-from ..config import Settings
-from ..errors import DomainError, NotFound
+from ... import db
+from ...auth import public
+from ...config import Settings
+from ...errors import DomainError, NotFound
+from ...intake import api_clients, schema
+from ...intake.api_clients import OutOfScope, SourceOnRecord, TokenRejected
+from ...intake.service import DuplicateSource
+from ...models import ApiClient
+from ...vocab import ReportStatus, RiskLevel, Verification
+from ..errors import PROBLEM, problem
 from ..extensions import limiter
-from ..intake import api_clients, schema
-from ..intake.api_clients import OutOfScope, SourceOnRecord, TokenRejected
-from ..intake.service import DuplicateSource
-from ..models import ApiClient
-from ..vocab import ReportStatus, RiskLevel, Verification
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger("triage")
 
-PROBLEM = "application/problem+json"
-#: Problem types are URNs: stable names to switch on, described in docs/api.md.
-PROBLEM_TYPE = "urn:triage:problem:"
 #: Failed authentications allowed per client address and minute, before any token is looked up.
 AUTH_FAILURE_LIMIT = "30 per minute"
 REALM = 'Bearer realm="triage"'
@@ -68,28 +66,6 @@ class ApiProblem(Exception):
         self.title = title
         self.detail = detail
         self.headers = dict(headers or {})
-
-
-def problem(
-    status: int,
-    title: str,
-    detail: str,
-    *,
-    code: str | None = None,
-    extra: Mapping[str, Any] | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    body: dict[str, Any] = {
-        "type": f"{PROBLEM_TYPE}{code}" if code else "about:blank",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        **(extra or {}),
-    }
-    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM)
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
 
 
 # -- rate limits -------------------------------------------------------------------------------

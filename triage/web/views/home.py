@@ -7,9 +7,9 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from ..auth import public, requires, safe_next
-from ..permissions import Permission
-from ..web import LOCALES
+from ...auth import public, requires, safe_next
+from ...permissions import Permission
+from ..i18n import LOCALES
 
 bp = Blueprint("home", __name__)
 

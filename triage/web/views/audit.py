@@ -16,12 +16,12 @@ from sqlalchemy import select
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
-from .. import audit, audit_export, db
-from ..auth import actor_id, requires
-from ..crypto import Keyring
-from ..errors import InvalidInput
-from ..models import AuditEvent, User, utcnow
-from ..permissions import Permission
+from ... import audit, audit_export, db
+from ...auth import actor_id, requires
+from ...crypto import Keyring
+from ...errors import InvalidInput
+from ...models import AuditEvent, User, utcnow
+from ...permissions import Permission
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE_SIZE = 50

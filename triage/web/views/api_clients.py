@@ -13,12 +13,12 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, Length
 
-from .. import db
-from ..auth import actor_id, requires
-from ..errors import DomainError
-from ..intake import api_clients
-from ..permissions import Permission
-from ..vocab import SourceKind
+from ... import db
+from ...auth import actor_id, requires
+from ...errors import DomainError
+from ...intake import api_clients
+from ...permissions import Permission
+from ...vocab import SourceKind
 
 bp = Blueprint("api_clients", __name__, url_prefix="/admin/api-clients")
 

@@ -1,27 +1,21 @@
-"""What every response gets: Flask settings, extensions, security headers, the request
-transaction, template helpers, and the blueprints."""
+"""The web layer: Flask settings, extensions, security headers, template helpers, the error
+pages and the blueprints. Views translate HTTP to service calls inside the unit of work's blocks
+(``triage.uow``) and back; nothing here commits or rolls back."""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
-from argon2 import PasswordHasher
-from flask import Flask, Response, current_app, render_template, request, session
+from flask import Flask, Response, current_app, request
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import db
-from .auth import make_hasher
-from .config import Settings
-from .crypto import Keyring
-from .extensions import babel, csrf, limiter
-from .permissions import Permission, allows
-from .vocab import (
+from ..config import Settings
+from ..uow import UnitOfWork
+from ..permissions import Permission, allows
+from ..vocab import (
     MATCH_KIND_LABELS,
     Category,
     Region,
@@ -31,10 +25,9 @@ from .vocab import (
     SourceKind,
     Verification,
 )
-
-#: Interface languages, with their own names (never translated).
-LOCALES = {"en": "English", "ru": "Русский", "kk": "Қазақша"}
-TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+from . import deps, errors, gate
+from .extensions import babel, csrf, limiter
+from .i18n import LOCALES, TRANSLATIONS, select_locale
 
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -42,10 +35,10 @@ _CSP = (
 )
 
 
-def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
+def configure(app: Flask, settings: Settings, uow: UnitOfWork) -> None:
     app.config.update(
         TESTING=settings.testing,
-        SECRET_KEY=settings.secret_key or keyring.session_secret,
+        SECRET_KEY=settings.secret_key or uow.keyring.current.session_secret,
         SESSION_COOKIE_NAME="triage_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -65,10 +58,7 @@ def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
         TRIAGE_SETTINGS=settings,
     )
-    app.extensions["triage.keyring"] = keyring
-    app.extensions["triage.settings"] = settings
-    hasher: PasswordHasher = make_hasher(settings)
-    app.extensions["triage.hasher"] = hasher
+    deps.install(app.extensions, uow, settings)
     logging.getLogger("triage").setLevel(settings.log_level.upper())
 
     if settings.trusted_proxies:
@@ -82,30 +72,10 @@ def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=lambda: select_locale(settings.default_locale))
 
-    app.after_request(_commit)
     app.after_request(_security_headers)
     app.context_processor(_template_helpers)
-    app.register_error_handler(CSRFError, _csrf_error)
-
-
-def select_locale(default: str) -> str:
-    """The language the user chose (kept in the session), else the browser's, else the default."""
-    chosen = session.get("locale")
-    if chosen in LOCALES:
-        return str(chosen)
-    return request.accept_languages.best_match(list(LOCALES)) or default
-
-
-def _commit(response: Response) -> Response:
-    """One transaction per request, committed here, before the response leaves.
-
-    Error handlers have already rolled back by the time a failed request gets here.
-    """
-    if response.status_code < 500:
-        db.commit_request()
-    else:
-        db.rollback_request()
-    return response
+    errors.register(app)
+    gate.init_app(app)
 
 
 def _security_headers(response: Response) -> Response:
@@ -121,22 +91,6 @@ def _security_headers(response: Response) -> Response:
     if current_app.config["SESSION_COOKIE_SECURE"]:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
-
-
-def _csrf_error(exc: CSRFError) -> tuple[str, int]:
-    db.rollback_request()
-    return (
-        render_template(
-            "error.html",
-            status=400,
-            title=_("Form expired"),
-            message=_(
-                "The form was out of date or sent from somewhere else, so nothing was saved. "
-                "Go back, reload the page and try again."
-            ),
-        ),
-        400,
-    )
 
 
 def _template_helpers() -> dict[str, Any]:
@@ -160,11 +114,12 @@ def _template_helpers() -> dict[str, Any]:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .auth import public
-    from .views import account, admin, api, api_clients, home, intake, review
+    from .gate import public
+    from .views import account, admin, api, api_clients, home, intake, login, review
     from .views import audit as audit_views
 
     app.view_functions["static"] = public(app.view_functions["static"])
+    app.register_blueprint(login.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(admin.bp)

@@ -1,0 +1,19 @@
+"""The interface languages and how a request's language is chosen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import request, session
+
+#: Interface languages, with their own names (never translated).
+LOCALES = {"en": "English", "ru": "Русский", "kk": "Қазақша"}
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
+
+def select_locale(default: str) -> str:
+    """The language the user chose (kept in the session), else the browser's, else the default."""
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return str(chosen)
+    return request.accept_languages.best_match(list(LOCALES)) or default

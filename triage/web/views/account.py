@@ -1,0 +1,141 @@
+"""The signed-in user's own account: change the password, set up or remove two-step sign-in."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import login_user
+from werkzeug.wrappers import Response
+
+from ... import users
+from ...errors import DomainError
+from ...permissions import Permission
+from ...two_step import group_secret, totp_uri
+from ...uow import passwords_of
+from ..deps import unit_of_work
+from ..errors import message_of
+from ..extensions import limiter
+from ..forms.account import (
+    ConfirmTwoStepForm,
+    DisableTwoStepForm,
+    PasswordForm,
+    StartTwoStepForm,
+)
+from ..gate import actor_id, me, requires
+from .login import login_rate
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+Page = Response | tuple[str, int] | str
+
+
+def _two_step_key() -> str:
+    return f"two-step:{me().id}"
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@requires(Permission.ACCOUNT)
+def password() -> Page:
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        status = 400 if form.errors else 200
+        return render_template("account_password.html", form=form), status
+    with unit_of_work().begin() as db:
+        user = users.get(db, me().id)
+        right = passwords_of(db).check(user, form.current.data)
+        if right:
+            users.set_password(db, user, form.new.data, actor=actor_id())
+    if not right:
+        form.current.errors.append(_("That is not your current password."))
+        return render_template("account_password.html", form=form), 400
+    flash(_("Your password was changed. Sign in again with the new one."), "info")
+    return redirect(url_for("auth.login"))
+
+
+def _two_step_page(
+    *,
+    confirm: ConfirmTwoStepForm | None = None,
+    disable: DisableTwoStepForm | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The page for each state: off (a button to start), pending (the secret and a code
+    field), on (a form to turn it off). Showing a pending secret is an audited read."""
+    with unit_of_work().begin() as db:
+        user = users.get(db, me().id)
+        secret = users.pending_two_step_secret(db, user, actor=actor_id())
+    return render_template(
+        "account_two_step.html",
+        enabled=user.totp_enabled,
+        uri=totp_uri(secret, user.username) if secret else None,
+        grouped=group_secret(secret) if secret else None,
+        start=StartTwoStepForm(prefix="start"),
+        confirm=confirm or ConfirmTwoStepForm(prefix="confirm"),
+        disable=disable or DisableTwoStepForm(prefix="disable"),
+    ), status
+
+
+def _keep_this_session(user: users.User) -> None:
+    """The change ended every session of the account; this one carries on under the new epoch."""
+    login_user(user)
+
+
+@bp.route("/two-step")
+@requires(Permission.ACCOUNT)
+def two_step() -> tuple[str, int]:
+    return _two_step_page()
+
+
+@bp.route("/two-step/start", methods=["POST"])
+@requires(Permission.ACCOUNT)
+def two_step_start() -> Response | tuple[str, int]:
+    if not StartTwoStepForm(prefix="start").validate_on_submit():
+        return _two_step_page(status=400)
+    with unit_of_work().begin() as db:
+        users.start_two_step(db, users.get(db, me().id), actor=actor_id())
+    return redirect(url_for("account.two_step"))
+
+
+@bp.route("/two-step/confirm", methods=["POST"])
+@requires(Permission.ACCOUNT)
+@limiter.limit(login_rate, key_func=_two_step_key, methods=["POST"])
+def two_step_confirm() -> Response | tuple[str, int]:
+    form = ConfirmTwoStepForm(prefix="confirm")
+    if not form.validate_on_submit():
+        return _two_step_page(confirm=form, status=400)
+    try:
+        with unit_of_work().begin() as db:
+            user = users.enable_two_step(
+                db, users.get(db, me().id), form.code.data, actor=actor_id()
+            )
+    except DomainError as exc:
+        form.code.errors.append(message_of(exc))
+        form.code.data = ""
+        return _two_step_page(confirm=form, status=int(exc.status))
+    _keep_this_session(user)
+    flash(_("Two-step sign-in is on. Your other sessions have ended."), "info")
+    return redirect(url_for("account.two_step"))
+
+
+@bp.route("/two-step/disable", methods=["POST"])
+@requires(Permission.ACCOUNT)
+@limiter.limit(login_rate, key_func=_two_step_key, methods=["POST"])
+def two_step_disable() -> Response | tuple[str, int]:
+    form = DisableTwoStepForm(prefix="disable")
+    if not form.validate_on_submit():
+        return _two_step_page(disable=form, status=400)
+    try:
+        with unit_of_work().begin() as db:
+            user = users.get(db, me().id)
+            if not passwords_of(db).check(user, form.password.data):
+                raise users.WrongPassword()
+            user = users.disable_two_step(db, user, form.code.data, actor=actor_id())
+    except users.WrongPassword:
+        form.password.errors.append(_("That is not your current password."))
+        return _two_step_page(disable=form, status=400)
+    except DomainError as exc:
+        form.code.errors.append(message_of(exc))
+        form.code.data = ""
+        return _two_step_page(disable=form, status=int(exc.status))
+    _keep_this_session(user)
+    flash(_("Two-step sign-in is off. Your other sessions have ended."), "info")
+    return redirect(url_for("account.two_step"))

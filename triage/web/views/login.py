@@ -1,0 +1,155 @@
+"""Signing in (password, then a two-step code where the account has it) and out.
+
+Sign-in failures all look alike to the user and are all audited. Between the password and the
+code, the session holds nothing but a pending marker (user id, session epoch, time), which
+lapses after five minutes.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from ... import two_step, users
+from ...models import User
+from ...permissions import Permission
+from ..deps import settings, unit_of_work
+from ..extensions import limiter
+from ..forms.account import CodeForm, LoginForm
+from ..gate import me, public, requires
+
+bp = Blueprint("auth", __name__)
+
+PENDING_KEY = "two_step_pending"
+PENDING_SECONDS = 5 * 60
+
+Page = WerkzeugResponse | tuple[str, int] | str
+
+
+def login_rate() -> str:
+    return settings().login_rate_limit
+
+
+def _login_key() -> str:
+    """Guesses are limited per account too: spreading them over addresses does not help."""
+    return "login:" + str(request.form.get("username", "")).strip().lower()[:64]
+
+
+def _code_key() -> str:
+    """Codes are limited per account too, like passwords."""
+    pending = session.get(PENDING_KEY)
+    user = pending.get("user") if isinstance(pending, dict) else None
+    return f"login-code:{user}"
+
+
+def safe_next(target: str | None) -> str | None:
+    r"""Only same-site paths: never an open redirect.
+
+    Browsers read a backslash as a slash and drop tabs and newlines from a URL, so
+    ``/\evil.example`` and ``/<tab>/evil.example`` both lead to ``//evil.example``: a target
+    holding a backslash, a space or a control character is refused too.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(char.isspace() or not char.isprintable() for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _pending() -> tuple[int, int] | None:
+    """(user id, session epoch) of a password sign-in awaiting its code, if it is recent."""
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None
+    try:
+        user_id, epoch, since = int(pending["user"]), int(pending["epoch"]), float(pending["at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not 0 <= two_step.clock() - since <= PENDING_SECONDS:
+        return None
+    return user_id, epoch
+
+
+def _sign_in(user: User) -> WerkzeugResponse:
+    session.clear()  # a fresh session: nothing carried over from before sign-in
+    session.permanent = True
+    login_user(user)
+    return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(login_rate, methods=["POST"])
+@limiter.limit(login_rate, key_func=_login_key, methods=["POST"])
+def login() -> Page:
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("login.html", form=form, failed=False), status
+    with unit_of_work().begin() as db:
+        user = users.authenticate(db, form.username.data, form.password.data)
+        if user is not None and user.totp_enabled:
+            users.record_code_requested(db, user)
+        elif user is not None:
+            users.record_login(db, user)
+    if user is None:
+        form.password.data = ""
+        return render_template("login.html", form=form, failed=True), 401
+    if user.totp_enabled:
+        session.clear()
+        session[PENDING_KEY] = {
+            "user": user.id,
+            "epoch": user.session_epoch,
+            "at": int(two_step.clock()),
+        }
+        return redirect(url_for("auth.login_code", next=safe_next(request.args.get("next"))))
+    return _sign_in(user)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@public
+@limiter.limit(login_rate, methods=["POST"])
+@limiter.limit(login_rate, key_func=_code_key, methods=["POST"])
+def login_code() -> Page:
+    """The second step: public, but it works only while a password sign-in is pending."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    pending = _pending()
+    waiting = None
+    if pending is not None:
+        with unit_of_work().read() as db:
+            waiting = users.pending_account(db, *pending)
+    if pending is None or waiting is None:
+        session.pop(PENDING_KEY, None)
+        flash(_("Sign in again: the code was not entered in time."), "info")
+        return redirect(url_for("auth.login", next=safe_next(request.args.get("next"))))
+    form = CodeForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("login_code.html", form=form, failed=False), status
+    with unit_of_work().begin() as db:
+        user = users.sign_in_with_code(db, *pending, form.code.data)
+    if user is None:
+        form.code.data = ""
+        return render_template("login_code.html", form=form, failed=True), 401
+    return _sign_in(user)
+
+
+@bp.route("/logout", methods=["POST"])
+@requires(Permission.HOME)
+def logout() -> Response | WerkzeugResponse:
+    with unit_of_work().begin() as db:
+        users.record_logout(db, me().id)
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
