@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .. import audit, scoring, sealed
+from ..errors import N_
 from ..models import Assessment, Case, OverrideStatus, User, new_id
 from ..scoring import Checklist
 from ..vocab import RiskLevel, Role
@@ -18,13 +19,13 @@ from .cases import (
     clean_text,
     flush_edit,
     get_case,
+    require_claim,
     require_open,
     rowcount,
     scope_clause,
     set_level,
     utcnow,
 )
-from .claims import require_claim
 from .errors import (
     ApproverNotSupervisor,
     AssessmentNotFound,
@@ -69,10 +70,17 @@ def record_assessment(
         override = scoring.apply_override(result, level or result.level, reason, by_role=user.role)
     except scoring.OverrideReasonRequired:
         raise ReasonRequired(
-            "Changing the computed level is professional judgement: write down the reason."
+            N_("Changing the computed level is professional judgement: write down the reason.")
         ) from None
-    except scoring.ScoringError as exc:
-        raise InvalidAssessment(str(exc)) from None
+    except scoring.OverrideNotPermitted:
+        raise InvalidAssessment(N_("Your role may not change a risk level.")) from None
+    except scoring.ScoringError:
+        raise InvalidAssessment(
+            N_(
+                "The answers do not fit the checklist: answer every item yes, no or unknown, and "
+                "choose a level from the list."
+            )
+        ) from None
 
     for earlier in session.scalars(
         select(Assessment).where(
@@ -142,17 +150,36 @@ def pending_overrides(session: Session, supervisor: User) -> Sequence[tuple[Asse
     return [(a, c) for a, c in rows]
 
 
+def pending_for(session: Session, supervisor: User, assessment_id: str) -> tuple[Assessment, Case]:
+    """A lowering of a high level in the supervisor's scope that waits for a decision, and its
+    case; ``AssessmentNotFound`` otherwise."""
+    row = session.execute(
+        select(Assessment, Case)
+        .join(Case, Case.id == Assessment.case_id)
+        .where(
+            Assessment.id == assessment_id,
+            Assessment.override_status == OverrideStatus.PENDING.value,
+            scope_clause(supervisor),
+        )
+    ).first()
+    if row is None:
+        raise AssessmentNotFound(N_("No lowering of a level waits for your decision here."))
+    return row[0], row[1]
+
+
 def _pending(session: Session, supervisor: User, assessment_id: str) -> tuple[Assessment, Case]:
     assessment = session.get(Assessment, assessment_id)
     if assessment is None:
         raise AssessmentNotFound()
     found = get_case(session, supervisor, assessment.case_id)  # scope
     if assessment.override_status != OverrideStatus.PENDING.value:
-        raise NotAwaitingApproval("This lowering of the level no longer waits for a decision.")
+        raise NotAwaitingApproval(N_("This lowering of the level no longer waits for a decision."))
     if supervisor.role != Role.SUPERVISOR.value:
         raise ApproverNotSupervisor()
     if assessment.assessed_by == supervisor.id:
-        raise SelfApprovalRefused("Another supervisor must approve your own lowering of a level.")
+        raise SelfApprovalRefused(
+            N_("Another supervisor must approve your own lowering of a level.")
+        )
     return assessment, found
 
 
@@ -186,7 +213,9 @@ def decide_override(
         .execution_options(synchronize_session=False)
     )
     if rowcount(decided) != 1:
-        raise NotAwaitingApproval("Another supervisor decided this lowering of the level first.")
+        raise NotAwaitingApproval(
+            N_("Another supervisor decided this lowering of the level first.")
+        )
     session.refresh(assessment)
     if approve:
         if found.status == "open":
@@ -208,4 +237,10 @@ def decide_override(
     return assessment
 
 
-__all__ = ["current_checklist", "decide_override", "pending_overrides", "record_assessment"]
+__all__ = [
+    "current_checklist",
+    "decide_override",
+    "pending_for",
+    "pending_overrides",
+    "record_assessment",
+]

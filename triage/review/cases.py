@@ -15,12 +15,12 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, sealed
-from ..errors import InvalidInput
+from ..errors import N_, InvalidInput
 from ..models import (
     Assessment,
     Attachment,
@@ -35,7 +35,7 @@ from ..models import (
 )
 from ..scoring import is_overdue, provisional_level_from_signals, response_deadline
 from ..vocab import CaseStatus, DecisionStatus, Region, RiskLevel, SourceKind, Verification
-from .errors import CaseClosed, CaseNotFound, PendingDecisions, StaleEdit
+from .errors import CaseClosed, CaseNotFound, ClaimRequired, PendingDecisions, StaleEdit
 from .rules import ReviewRules
 
 PAGE_SIZE = 50
@@ -133,7 +133,7 @@ def check_version(case_: Case, expected: int | None) -> None:
 
 def require_open(case_: Case) -> None:
     if case_.status != CaseStatus.OPEN.value:
-        raise CaseClosed("This case is closed; nothing more can be done on it.")
+        raise CaseClosed(N_("This case is closed; nothing more can be done on it."))
 
 
 def flush_edit(session: Session, message: str = "") -> None:
@@ -144,12 +144,51 @@ def flush_edit(session: Session, message: str = "") -> None:
         raise StaleEdit(message) from None
 
 
+#: What ``clean_text`` says when a text is missing or too long, by what the text is: whole
+#: sentences, so that Russian and Kazakh put each in their own grammar.
+_TEXT_REFUSALS = {
+    "note": (N_("Write the note."), N_("The note is too long (at most %(limit)d characters).")),
+    "closing note": (
+        N_("Write the closing note."),
+        N_("The closing note is too long (at most %(limit)d characters)."),
+    ),
+    "follow-up note": (
+        N_("Write the follow-up note."),
+        N_("The follow-up note is too long (at most %(limit)d characters)."),
+    ),
+    "note on the corroboration": (
+        N_("Write the note on the corroboration."),
+        N_("The note on the corroboration is too long (at most %(limit)d characters)."),
+    ),
+    "reason the report is unfounded": (
+        N_("Write the reason the report is unfounded."),
+        N_("The reason the report is unfounded is too long (at most %(limit)d characters)."),
+    ),
+    "rationale": (
+        N_("Write the rationale."),
+        N_("The rationale is too long (at most %(limit)d characters)."),
+    ),
+    "reason": (
+        N_("Write the reason."),
+        N_("The reason is too long (at most %(limit)d characters)."),
+    ),
+    "reason for the rejection": (
+        N_("Write the reason for the rejection."),
+        N_("The reason for the rejection is too long (at most %(limit)d characters)."),
+    ),
+}
+_ANY_TEXT = (N_("Write the text."), N_("The text is too long (at most %(limit)d characters)."))
+
+
 def clean_text(value: str | None, what: str, *, required: bool = True) -> str:
+    """``value`` stripped; refused if required and empty, or too long. ``what`` names the text
+    (a key of ``_TEXT_REFUSALS``) so that the refusal is a whole sentence about it."""
+    missing, too_long = _TEXT_REFUSALS.get(what, _ANY_TEXT)
     text = (value or "").strip()
     if required and not text:
-        raise InvalidInput(f"Write the {what}.")
+        raise InvalidInput(missing)
     if len(text) > _MAX_TEXT:
-        raise InvalidInput(f"The {what} is too long (at most {_MAX_TEXT} characters).")
+        raise InvalidInput(too_long, limit=_MAX_TEXT)
     return text
 
 
@@ -626,6 +665,33 @@ def write_note(
     return note
 
 
+def require_claim(
+    session: Session,
+    user: User,
+    case_: Case,
+    *,
+    now: datetime | None = None,
+    rules: ReviewRules | None = None,
+) -> None:
+    """Work on a case needs the user's claim on it; the work renews the claim.
+
+    A claim past its expiry that nobody else took is still the user's: it is renewed. The
+    renewal is itself a compare-and-set, so a reviewer who just took the case over wins.
+    """
+    now = now or utcnow()
+    rules = rules or ReviewRules()
+    result = session.execute(
+        update(Case)
+        .where(and_(Case.id == case_.id, Case.claimed_by == user.id))
+        .values(claim_expires_at=now + rules.claim_for)
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(result) != 1:
+        raise ClaimRequired(N_("Claim this case before working on it."))
+    # Keep the loaded object in step without a version bump: claims are not edits.
+    session.refresh(case_, attribute_names=["claimed_by", "claim_expires_at"])
+
+
 def add_note(
     session: Session,
     user: User,
@@ -636,8 +702,6 @@ def add_note(
     rules: ReviewRules | None = None,
 ) -> CaseNote:
     """A reviewer's note on the case (sealed). Needs the claim, like all work on a case."""
-    from .claims import require_claim
-
     now = now or utcnow()
     found = get_case(session, user, ref)
     require_open(found)
@@ -671,8 +735,6 @@ def close_case(
     Refused while a proposal waits for approval: withdraw it or have it decided first, so that
     no measure takes effect on a closed case.
     """
-    from .claims import require_claim
-
     now = now or utcnow()
     found = get_case(session, user, ref)
     require_open(found)
@@ -680,9 +742,9 @@ def close_case(
     try:
         chosen = CaseOutcome(outcome)
     except ValueError:
-        raise InvalidInput("Choose how the case ended.") from None
+        raise InvalidInput(N_("Choose how the case ended.")) from None
     if chosen not in CLOSING_OUTCOMES:
-        raise InvalidInput("An unfounded report is recorded through verification.")
+        raise InvalidInput(N_("An unfounded report is recorded through verification."))
     require_claim(session, user, found, now=now, rules=rules)
     waiting = session.scalar(
         select(func.count()).where(
@@ -692,8 +754,10 @@ def close_case(
     )
     if waiting:
         raise PendingDecisions(
-            "Proposals on this case still wait for approval: withdraw them or have them decided "
-            "before closing."
+            N_(
+                "Proposals on this case still wait for approval: withdraw them or have them "
+                "decided before closing."
+            )
         )
     text = clean_text(note, "closing note", required=False)
     if text:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import audit
+from ..errors import N_
 from ..models import Case, User
 from ..permissions import in_scope
 from ..vocab import CaseStatus, Role
@@ -28,7 +29,7 @@ from .cases import (
     scope_clause,
     utcnow,
 )
-from .errors import ClaimConflict, ClaimRequired, InvalidReassignment
+from .errors import ClaimConflict, InvalidReassignment
 from .rules import ReviewRules
 
 #: How many candidates take-next tries before it gives up (each lost race skips one case).
@@ -95,7 +96,9 @@ def claim(
     if not _set_holder(session, found.id, user.id, now, rules, mine_ok=True):
         session.refresh(found)
         require_open(found)
-        raise ClaimConflict("Another reviewer holds this case. Try again after they release it.")
+        raise ClaimConflict(
+            N_("Another reviewer holds this case. Try again after they release it.")
+        )
     session.refresh(found)
     if not already_mine:
         _audit_claim(session, user, found, previous, "claim")
@@ -153,7 +156,7 @@ def release(session: Session, user: User, ref: str, *, now: datetime | None = No
         .execution_options(synchronize_session=False)
     )
     if rowcount(result) != 1:
-        raise ClaimConflict("You do not hold this case.")
+        raise ClaimConflict(N_("You do not hold this case."))
     session.refresh(found)
     audit.append(
         session,
@@ -197,7 +200,7 @@ def reassign(
             or not in_scope(target.region, found.region)
         ):
             raise InvalidReassignment(
-                "Choose an active reviewer or supervisor whose region covers this case."
+                N_("Choose an active reviewer or supervisor whose region covers this case.")
             )
     previous = found.claimed_by if holder_is_active(found, now) else None
     seen_holder, seen_expiry = (
@@ -223,7 +226,7 @@ def reassign(
         session.refresh(found)
         require_open(found)
         raise ClaimConflict(
-            "Someone claimed, released or reassigned this case meanwhile; reload and try again."
+            N_("Someone claimed, released or reassigned this case meanwhile; reload and try again.")
         )
     session.refresh(found)
     audit.append(
@@ -237,31 +240,15 @@ def reassign(
     return found
 
 
-def require_claim(
-    session: Session,
-    user: User,
-    case_: Case,
-    *,
-    now: datetime | None = None,
-    rules: ReviewRules | None = None,
-) -> None:
-    """Work on a case needs the user's claim on it; the work renews the claim.
-
-    A claim past its expiry that nobody else took is still the user's: it is renewed. The
-    renewal is itself a compare-and-set, so a reviewer who just took the case over wins.
-    """
-    now = now or utcnow()
-    rules = rules or ReviewRules()
-    result = session.execute(
-        update(Case)
-        .where(and_(Case.id == case_.id, Case.claimed_by == user.id))
-        .values(claim_expires_at=now + rules.claim_for)
-        .execution_options(synchronize_session=False)
+def holds(user: User, case_: Case) -> bool:
+    """Whether ``user`` holds the open ``case_`` and may work on it: the rule ``require_claim``
+    enforces, for pages that show what the holder alone sees (a claim past its expiry that
+    nobody took over is still the holder's)."""
+    return (
+        case_.status == CaseStatus.OPEN.value
+        and case_.claimed_by == user.id
+        and user.role in (Role.REVIEWER.value, Role.SUPERVISOR.value)
     )
-    if rowcount(result) != 1:
-        raise ClaimRequired("Claim this case before working on it.")
-    # Keep the loaded object in step without a version bump: claims are not edits.
-    session.refresh(case_, attribute_names=["claimed_by", "claim_expires_at"])
 
 
-__all__ = ["claim", "reassign", "release", "require_claim", "take_next"]
+__all__ = ["claim", "holds", "reassign", "release", "take_next"]

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import audit, measures, sealed
+from ..errors import N_
 from ..models import Case, Decision, Report, User, new_id
 from ..vocab import CaseStatus, DecisionStatus, MeasureTier, Role, SourceKind, Verification
 from .cases import (
@@ -23,11 +24,11 @@ from .cases import (
     clean_text,
     flush_edit,
     get_case,
+    require_claim,
     require_open,
     scope_clause,
     utcnow,
 )
-from .claims import require_claim
 from .errors import (
     ApproverNotSupervisor,
     CaseNotFound,
@@ -89,35 +90,38 @@ def check_dates(
     and lies between the start and the end."""
     start = starts_on or today
     if start < EARLIEST_START:
-        raise InvalidDecision("The start date is too far in the past (before 2000).")
+        raise InvalidDecision(N_("The start date is too far in the past (before 2000)."))
     if start > today + MAX_START_AHEAD:
-        raise InvalidDecision("The start date may be at most a year ahead.")
+        raise InvalidDecision(N_("The start date may be at most a year ahead."))
     end = ends_on
     if end is None and measure.has_end_date:
         end = measures.end_date_for(measure, start)
         if end is None:
-            raise InvalidDecision("Give the end date this measure was (or will be) set for.")
+            raise InvalidDecision(N_("Give the end date this measure was (or will be) set for."))
     if end is not None:
         if end <= start:
-            raise InvalidDecision("The end date must be after the start date.")
+            raise InvalidDecision(N_("The end date must be after the start date."))
         limit = legal_end_limit(measure, start)
         if limit is not None and end > limit:
             raise InvalidDecision(
-                f"The end date is beyond the longest term the law allows for this measure "
-                f"(at most {limit.isoformat()} for this start date)."
+                N_(
+                    "The end date is beyond the longest term the law allows for this measure "
+                    "(at most %(limit)s for this start date)."
+                ),
+                limit=limit,
             )
         if limit is None and end > start + MAX_TERM_WITHOUT_LIMIT:
-            raise InvalidDecision("The end date is too far ahead (at most five years).")
+            raise InvalidDecision(N_("The end date is too far ahead (at most five years)."))
     follow_up = follow_up_on
     if follow_up is None and end is not None:
         follow_up = max(start, measures.follow_up_date(end, follow_up_days))
     if follow_up is not None:
         if follow_up < start:
-            raise InvalidDecision("The follow-up date must not be before the start date.")
+            raise InvalidDecision(N_("The follow-up date must not be before the start date."))
         if end is not None and follow_up > end:
-            raise InvalidDecision("The follow-up date must not be after the end date.")
+            raise InvalidDecision(N_("The follow-up date must not be after the end date."))
         if end is None and follow_up > start + MAX_TERM_WITHOUT_LIMIT:
-            raise InvalidDecision("The follow-up date is too far ahead (at most five years).")
+            raise InvalidDecision(N_("The follow-up date is too far ahead (at most five years)."))
     return start, end, follow_up
 
 
@@ -211,13 +215,15 @@ def propose(
     try:
         chosen = measures.get_measure(measure)
     except measures.UnknownMeasure:
-        raise InvalidDecision("Choose a measure from the list.") from None
+        raise InvalidDecision(N_("Choose a measure from the list.")) from None
     rationale_text = clean_text(rationale, "rationale")
     basis = (legal_basis or "").strip()
     if len(basis) > 200:
-        raise InvalidDecision("The legal basis is too long (at most 200 characters).")
+        raise InvalidDecision(N_("The legal basis is too long (at most 200 characters)."))
     if chosen.aimed_at_aggressor and not basis:
-        raise InvalidDecision("Give the legal basis (the article) for a measure on the aggressor.")
+        raise InvalidDecision(
+            N_("Give the legal basis (the article) for a measure on the aggressor.")
+        )
     start, end, follow_up = check_dates(
         chosen,
         starts_on=starts_on,
@@ -239,12 +245,14 @@ def propose(
         )
     except measures.UnverifiedSource:
         raise UnverifiedCase(
-            "This measure is aimed at the alleged aggressor and the case is not corroborated. "
-            "Record corroboration first; supportive measures for the victim are allowed now."
+            N_(
+                "This measure is aimed at the alleged aggressor and the case is not corroborated. "
+                "Record corroboration first; supportive measures for the victim are allowed now."
+            )
         ) from None
     except measures.ReasonRequired:
         raise ReasonRequired(
-            "This measure goes against the victim's recorded wishes: write down why."
+            N_("This measure goes against the victim's recorded wishes: write down why.")
         ) from None
 
     status = (
@@ -294,7 +302,9 @@ def propose(
     return decision
 
 
-def _decision(session: Session, user: User, decision_id: str) -> tuple[Decision, Case]:
+def get_for(session: Session, user: User, decision_id: str) -> tuple[Decision, Case]:
+    """The decision with this id and its case, if the case is in the user's scope;
+    ``DecisionNotFound`` otherwise (a decision in another region looks like none at all)."""
     decision = session.get(Decision, decision_id) if decision_id else None
     if decision is None:
         raise DecisionNotFound()
@@ -305,19 +315,28 @@ def _decision(session: Session, user: User, decision_id: str) -> tuple[Decision,
     return decision, found
 
 
+def awaiting_for(session: Session, supervisor: User, decision_id: str) -> tuple[Decision, Case]:
+    """A proposal in the supervisor's scope that waits for approval, and its case;
+    ``DecisionNotFound`` otherwise."""
+    decision, found = get_for(session, supervisor, decision_id)
+    if decision.status != DecisionStatus.AWAITING_APPROVAL.value:
+        raise DecisionNotFound(N_("No proposal waits for your decision here."))
+    return decision, found
+
+
 def _approvable(
     session: Session, supervisor: User, decision_id: str, version: int | None
 ) -> tuple[Decision, Case]:
-    decision, found = _decision(session, supervisor, decision_id)
+    decision, found = get_for(session, supervisor, decision_id)
     if decision.status != DecisionStatus.AWAITING_APPROVAL.value:
-        raise NotAwaitingApproval("This proposal no longer waits for approval.")
+        raise NotAwaitingApproval(N_("This proposal no longer waits for approval."))
     if version is None or int(version) != decision.version:
-        raise StaleEdit("Someone else changed this proposal; reload the page.")
+        raise StaleEdit(N_("Someone else changed this proposal; reload the page."))
     try:
         measures.check_approver(decision.proposed_by, supervisor.id, supervisor.role)
     except measures.SelfApproval:
         raise SelfApprovalRefused(
-            "Four eyes: another supervisor must approve your own proposal."
+            N_("Four eyes: another supervisor must approve your own proposal.")
         ) from None
     except measures.ApproverNotSupervisor:
         raise ApproverNotSupervisor() from None
@@ -337,13 +356,15 @@ def approve(
     now = now or utcnow()
     decision, found = _approvable(session, supervisor, decision_id, version)
     if found.status != CaseStatus.OPEN.value:
-        raise NotAwaitingApproval("The case is closed.")
+        raise NotAwaitingApproval(N_("The case is closed."))
     tier = MeasureTier(decision.tier)
     if tier in measures.AIMED_AT_AGGRESSOR and found.verification != Verification.CORROBORATED:
-        raise UnverifiedCase("The case is no longer corroborated; this measure cannot be approved.")
+        raise UnverifiedCase(
+            N_("The case is no longer corroborated; this measure cannot be approved.")
+        )
     if decision.ends_on is not None and decision.ends_on < now.date():
         raise NotAwaitingApproval(
-            "This measure's end date has passed; propose it again with new dates."
+            N_("This measure's end date has passed; propose it again with new dates.")
         )
     decision.status = DecisionStatus.IN_EFFECT.value
     decision.approved_by = supervisor.id
@@ -394,13 +415,13 @@ def reject(
 
 def withdraw(session: Session, user: User, decision_id: str, *, version: int | None) -> Decision:
     """The proposer takes back a proposal that still waits for approval."""
-    decision, found = _decision(session, user, decision_id)
+    decision, found = get_for(session, user, decision_id)
     if decision.proposed_by != user.id:
         raise NotYourProposal()
     if decision.status != DecisionStatus.AWAITING_APPROVAL.value:
-        raise NotAwaitingApproval("Only a proposal that waits for approval can be withdrawn.")
+        raise NotAwaitingApproval(N_("Only a proposal that waits for approval can be withdrawn."))
     if version is None or int(version) != decision.version:
-        raise StaleEdit("Someone else changed this proposal; reload the page.")
+        raise StaleEdit(N_("Someone else changed this proposal; reload the page."))
     decision.status = DecisionStatus.WITHDRAWN.value
     flush_edit(session, "Someone else changed this proposal; reload the page.")
     audit.append(
@@ -448,8 +469,10 @@ __all__ = [
     "MeasureOption",
     "approve",
     "awaiting_approval",
+    "awaiting_for",
     "can_decide",
     "check_dates",
+    "get_for",
     "legal_end_limit",
     "options_for",
     "propose",

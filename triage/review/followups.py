@@ -13,10 +13,18 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from .. import audit
+from ..errors import N_
 from ..models import Case, Decision, NoteKind, User
 from ..vocab import CaseStatus, DecisionStatus
-from .cases import clean_text, get_case, require_open, scope_clause, utcnow, write_note
-from .claims import require_claim
+from .cases import (
+    clean_text,
+    get_case,
+    require_claim,
+    require_open,
+    scope_clause,
+    utcnow,
+    write_note,
+)
 from .errors import DecisionNotFound, NotAwaitingApproval
 from .rules import ReviewRules
 
@@ -88,7 +96,7 @@ def record_follow_up(
     found = get_case(session, user, decision.case_id)
     require_open(found)
     if decision.status != DecisionStatus.IN_EFFECT.value or decision.followed_up_at is not None:
-        raise NotAwaitingApproval("This measure has no follow-up waiting.")
+        raise NotAwaitingApproval(N_("This measure has no follow-up waiting."))
     text = clean_text(note, "follow-up note")
     require_claim(session, user, found, now=now, rules=rules)
     note_row = write_note(

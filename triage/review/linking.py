@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from ..crypto import Keyring
-from ..errors import Conflict, NotFound
+from ..errors import N_, Conflict, NotFound
 from ..models import (
     Assessment,
     Case,
@@ -36,8 +36,7 @@ from ..models import (
 from ..permissions import in_scope
 from ..reports import IndexValue
 from ..vocab import CaseStatus, DecisionStatus, Region, ReportStatus, RiskLevel, Verification
-from .cases import check_version, get_case, raise_case, require_open, utcnow
-from .claims import require_claim
+from .cases import check_version, get_case, raise_case, require_claim, require_open, utcnow
 from .errors import LastReportWorkedOn, PendingDecisions, ReportNotFound
 from .rules import ReviewRules
 
@@ -95,7 +94,6 @@ def _cases_with_tokens(session: Session, tokens: dict[str, str]) -> list[Match]:
     ]
 
 
-
 def link(
     session: Session,
     report: Report,
@@ -117,14 +115,14 @@ def link(
         return
     matching = {m.case_id for m in matches_of(session, report) if in_scope(user_region, m.region)}
     if case.id not in matching:
-        raise NotFound("That case does not match this report.")
+        raise NotFound(N_("That case does not match this report."))
     previous = session.get(Case, report.case_id) if report.case_id else None
     alone = previous is not None and not session.scalar(
         select(Report.id).where(Report.case_id == previous.id, Report.id != report.id)
     )
     if previous is not None and alone and _worked_on(session, previous):
         raise Conflict(
-            "The report's own case is already being worked on; ask its reviewer to merge it."
+            N_("The report's own case is already being worked on; ask its reviewer to merge it.")
         )
     report.case_id = case.id
     report.status = ReportStatus.LINKED.value
@@ -172,7 +170,6 @@ def _worked_on(session: Session, case: Case) -> bool:
     return False
 
 
-
 def matches_for(session: Session, user: User, reports: Iterable[Report]) -> dict[str, list[Match]]:
     """Each report's probable matches: other open cases in the user's scope sharing a victim,
     aggressor, IIN or phone. Reads blind-index tokens only; nothing is decrypted."""
@@ -206,7 +203,7 @@ def move_report(
         raise ReportNotFound()
     target = get_case(session, user, target_ref)
     if target.id == found.id:
-        raise ReportNotFound("The report is already in this case.")
+        raise ReportNotFound(N_("The report is already in this case."))
     require_open(target)
     require_claim(session, user, found, now=now, rules=rules)
     others = session.scalar(
@@ -222,8 +219,10 @@ def move_report(
         )
         if waiting:
             raise PendingDecisions(
-                "This is the case's last report and proposals on it still wait for approval: "
-                "withdraw them or have them decided first."
+                N_(
+                    "This is the case's last report and proposals on it still wait for approval: "
+                    "withdraw them or have them decided first."
+                )
             )
         # Her own claim is no objection to her own decision: give it up so that ``link`` may
         # close the emptied case as a duplicate (which it audits as ``case.closed``).
@@ -242,11 +241,14 @@ def move_report(
         if not last or isinstance(exc, LastReportWorkedOn):
             raise
         raise LastReportWorkedOn(
-            f"This is the case's last report and work is recorded on the case. Close it as a "
-            f"duplicate of {target.code} instead (the report stays with it)."
+            N_(
+                "This is the case's last report and work is recorded on the case. Close it as a "
+                "duplicate of %(code)s instead (the report stays with it)."
+            ),
+            code=target.code,
         ) from None
     if last and found.status != CaseStatus.CLOSED.value:  # pragma: no cover - link closes it
-        raise Conflict("The emptied case could not be closed; nothing was moved.")
+        raise Conflict(N_("The emptied case could not be closed; nothing was moved."))
     return target
 
 

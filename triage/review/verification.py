@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import audit, sealed
-from ..errors import InvalidInput
+from ..errors import N_, InvalidInput
 from ..models import (
     CorroborationMethod,
     Decision,
@@ -28,10 +28,10 @@ from .cases import (
     flush_edit,
     get_case,
     mark_closed,
+    require_claim,
     require_open,
     utcnow,
 )
-from .claims import require_claim
 from .errors import AlreadyVerified
 from .rules import ReviewRules
 
@@ -60,18 +60,22 @@ def record_verification(
     try:
         result = VerificationOutcome(outcome)
     except ValueError:
-        raise InvalidInput("Choose corroborated or unfounded.") from None
+        raise InvalidInput(N_("Choose corroborated or unfounded.")) from None
     chosen: CorroborationMethod | None = None
     if result is VerificationOutcome.CORROBORATED:
         try:
             chosen = CorroborationMethod(method or "")
         except ValueError:
-            raise InvalidInput("Say how the report was corroborated.") from None
+            raise InvalidInput(N_("Say how the report was corroborated.")) from None
         text = clean_text(note, "note on the corroboration")
     else:
         text = clean_text(note, "reason the report is unfounded")
     if found.verification != Verification.UNVERIFIED.value:
-        raise AlreadyVerified(f"This case is already {found.verification}.")
+        raise AlreadyVerified(
+            N_("This case is already corroborated.")
+            if found.verification == Verification.CORROBORATED.value
+            else N_("This case is already found unfounded.")
+        )
     require_claim(session, user, found, now=now, rules=rules)
 
     step = VerificationStep(
