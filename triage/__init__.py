@@ -16,11 +16,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     Refuses to build (``StartupError`` or ``KeyringError``) when the keyring is missing, wrong or
     unreadable, or the database is not migrated: an instance never serves half-configured.
     """
-    from . import db, web
-    from .crypto import KeyringSource
-    from .instance import check_startup
-    from .passwords import Passwords
-    from .uow import UnitOfWork
+    from . import web
+    from .instance import open_instance
 
     if isinstance(config, Settings):
         settings = config
@@ -33,10 +30,6 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
         template_folder=str(resource_path("templates")),
         static_folder=str(resource_path("static")),
     )
-    engine = db.make_engine(settings.sqlalchemy_url)
-    keyring = check_startup(settings, engine)
-    source = KeyringSource(keyring, path=settings.keyring_file, inline=settings.keyring)
-    uow = UnitOfWork(engine, source, Passwords.from_settings(settings))
-    web.configure(app, settings, uow)
+    web.configure(app, settings, open_instance(settings))
     web.register_blueprints(app)
     return app

@@ -1,7 +1,8 @@
 """The ``triage`` command: thin wrappers over the same service functions the pages call.
 
-Every command but ``init`` first builds the app, which refuses to start on a missing or wrong
-keyring or an unmigrated database; the refusal is printed as one clear line, never a traceback.
+Every command but ``init`` first opens the instance (``open_instance``), which refuses to start
+on a missing or wrong keyring or an unmigrated database; the refusal is printed as one clear
+line, never a traceback. Each command's writes run in the unit of work's blocks.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask
 from sqlalchemy.orm import Session
 
-from . import audit, audit_export, create_app, db, demo, keys, retention, scoring, screening, users
+from . import audit, audit_export, create_app, demo, keys, retention, scoring, screening, users
 from .config import ConfigError, Settings, from_environment
 from .crypto import CryptoError, Keyring
 from .errors import DomainError
-from .instance import StartupError, init_instance
+from .instance import StartupError, init_instance, open_instance
 from .intake import feeds
 from .models import utcnow
+from .review.rules import ReviewRules
+from .uow import UnitOfWork
 from .vocab import Region, Role
 
 _FAILURES = (StartupError, CryptoError, ConfigError)
@@ -38,22 +40,27 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def _app() -> Flask:
+def _open() -> tuple[Settings, UnitOfWork]:
+    """The settings and the unit of work of a checked instance; a refusal is one clear line."""
+    settings = _settings()
     try:
-        return create_app(_settings())
+        return settings, open_instance(settings)
     except _FAILURES as exc:
         raise click.ClickException(str(exc)) from None
 
 
+def _uow() -> UnitOfWork:
+    return _open()[1]
+
+
 @contextmanager
-def _transaction(app: Flask) -> Iterator[Session]:
-    """App context plus one transaction; a domain error becomes a clean message and a rollback."""
-    with app.app_context():
-        try:
-            with db.transaction(app) as session:
-                yield session
-        except DomainError as exc:
-            raise click.ClickException(exc.message) from None
+def _transaction(uow: UnitOfWork) -> Iterator[Session]:
+    """One unit of work; a domain error becomes a clean message (after the rollback)."""
+    try:
+        with uow.begin() as session:
+            yield session
+    except DomainError as exc:
+        raise click.ClickException(exc.text) from None
 
 
 @click.group(
@@ -89,12 +96,12 @@ def init() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_user(username: str, role: str, region: str | None, password_stdin: bool) -> None:
     """Create a staff account; the password is prompted for (twice) unless piped in."""
-    app = _app()
+    uow = _uow()
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with _transaction(app) as session:
+    with _transaction(uow) as session:
         user = users.create_user(
             session,
             username=username,
@@ -109,8 +116,8 @@ def create_user(username: str, role: str, region: str | None, password_stdin: bo
 @main.command("demo")
 def demo_command() -> None:
     """Demo accounts of every role (fresh passwords, printed) and demo reports of every source."""
-    app = _app()
-    with _transaction(app) as session:
+    uow = _uow()
+    with _transaction(uow) as session:
         accounts = demo.ensure_accounts(session)
         caseworker = next(a for a in accounts if a.role is Role.CASEWORKER)
         caseworker_id = users.find(session, caseworker.username).id
@@ -134,7 +141,10 @@ def demo_command() -> None:
 )
 def serve(host: str, port: int, workers: int, dev: bool) -> None:
     """Serve the app (gunicorn; put a TLS-terminating proxy in front in production)."""
-    app = _app()  # refuses here, with a clear message, before any worker starts
+    try:  # refuses here, with a clear message, before any worker starts
+        app = create_app(_settings())
+    except _FAILURES as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"triage is running at http://{host}:{port}/  (Ctrl+C stops it)")
     if dev:
         app.run(host=host, port=port, debug=True, use_reloader=True)
@@ -169,7 +179,7 @@ def import_feed(source: str) -> None:
 
     Items already on record (same link) are skipped, so running it again files nothing twice.
     """
-    app = _app()
+    settings, uow = _open()
     try:
         with click.progressbar(length=0, label="Screening items", file=sys.stderr) as bar:
 
@@ -180,7 +190,9 @@ def import_feed(source: str) -> None:
                     yield item
                     bar.update(1)
 
-            outcome = feeds.import_feed(app, source, progress=walk)
+            outcome = feeds.import_feed(
+                uow, source, rules=ReviewRules.from_settings(settings), progress=walk
+            )
     except feeds.FeedError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
@@ -218,10 +230,9 @@ def purge_command(
     case_code: str | None, older_than_days: int | None, dry_run: bool, yes: bool
 ) -> None:
     """Crypto-shred closed cases: destroy their data keys so their sealed data is gone for good."""
-    app = _app()
-    settings = app.extensions["triage.settings"]
+    settings, uow = _open()
     days = settings.retention_days if older_than_days is None else older_than_days
-    with _transaction(app) as session:
+    with _transaction(uow) as session:
         if case_code:
             cases, reason = [retention.find_case(session, case_code)], "erasure_request"
         else:
@@ -235,7 +246,7 @@ def purge_command(
         ):
             raise click.ClickException("Nothing was purged.")
         done = retention.purge(session, cases, actor=audit.SYSTEM_ACTOR, reason=reason)
-    retention.vacuum_keys(db.engine_of(app))
+    retention.vacuum_keys(uow.engine)
     click.echo(f"Purged {done.records} sealed records in {done.cases} cases.")
 
 
@@ -247,9 +258,9 @@ def keys_group() -> None:
 @keys_group.command("status")
 def keys_status() -> None:
     """List the keyring's KEKs and how many data keys each wraps."""
-    app = _app()
-    with _transaction(app) as session:
-        rows = keys.status(session, app.extensions["triage.keyring"])
+    uow = _uow()
+    with _transaction(uow) as session:
+        rows = keys.status(session, uow.keyring.current)
     for row in rows:
         marker = "active" if row.active else "      "
         click.echo(f"{row.kek_id}  {marker}  {row.data_keys} data keys")
@@ -259,34 +270,26 @@ def keys_status() -> None:
 @click.option("--no-rewrap", is_flag=True, help="Only make the new KEK active; rewrap later.")
 def keys_rotate(no_rewrap: bool) -> None:
     """Make a fresh KEK active, then rewrap every data key under it (resumable)."""
-    app = _app()
-    settings = app.extensions["triage.settings"]
-    with _transaction(app) as session:
+    settings, uow = _open()
+    with _transaction(uow) as session:
         ring = keys.rotate(session, settings, actor=audit.SYSTEM_ACTOR)
     click.echo(f"New active key-encryption key: {ring.active_kek} (keyring file rewritten).")
-    app.extensions["triage.keyring"] = ring
     if not no_rewrap:
-        _rewrap(app, ring)
+        _rewrap(uow, uow.keyring.holding(ring.active_kek))
 
 
 @keys_group.command("rewrap")
 def keys_rewrap() -> None:
     """Rewrap data keys still under an older KEK; safe to interrupt and run again."""
-    app = _app()
-    _rewrap(app, app.extensions["triage.keyring"])
+    uow = _uow()
+    _rewrap(uow, uow.keyring.current)
 
 
-def _rewrap(app: Flask, ring: Keyring) -> None:
-    with app.app_context():
-        with db.transaction(app) as session:
-            total = keys.pending(session, ring)
-        with click.progressbar(length=total, label="Rewrapping data keys", file=sys.stderr) as bar:
-            done = keys.rewrap_all(
-                app.extensions["triage.sessionmaker"],
-                ring,
-                actor=audit.SYSTEM_ACTOR,
-                progress=bar.update,
-            )
+def _rewrap(uow: UnitOfWork, ring: Keyring) -> None:
+    with uow.begin() as session:
+        total = keys.pending(session, ring)
+    with click.progressbar(length=total, label="Rewrapping data keys", file=sys.stderr) as bar:
+        done = keys.rewrap_all(uow.begin, ring, actor=audit.SYSTEM_ACTOR, progress=bar.update)
     click.echo(f"Rewrapped {done} data keys under {ring.active_kek}.")
 
 
@@ -294,9 +297,9 @@ def _rewrap(app: Flask, ring: Keyring) -> None:
 @click.argument("kek_id")
 def keys_retire(kek_id: str) -> None:
     """Remove a KEK that no data key uses any more from the keyring."""
-    app = _app()
-    with _transaction(app) as session:
-        keys.retire(session, app.extensions["triage.settings"], kek_id, actor=audit.SYSTEM_ACTOR)
+    settings, uow = _open()
+    with _transaction(uow) as session:
+        keys.retire(session, settings, kek_id, actor=audit.SYSTEM_ACTOR)
     click.echo(f"Retired {kek_id}. Back up the rewritten keyring file.")
 
 
@@ -308,12 +311,11 @@ def audit_group() -> None:
 @audit_group.command("verify")
 def audit_verify() -> None:
     """Walk the whole chain and report OK, or the first broken sequence number and why."""
-    app = _app()
-    with app.app_context():
-        with db.read_only(app) as session:
-            verdict = audit.verify(session)
-        with db.transaction(app) as session:
-            audit.record_verification(session, verdict, actor=audit.SYSTEM_ACTOR, via="cli")
+    uow = _uow()
+    with uow.read() as session:
+        verdict = audit.verify(session)
+    with uow.begin() as session:
+        audit.record_verification(session, verdict, actor=audit.SYSTEM_ACTOR, via="cli")
     click.echo(str(verdict))
     if not verdict.ok:
         sys.exit(1)
@@ -344,33 +346,29 @@ def audit_export_command(
     manifest_path: Path | None,
 ) -> None:
     """Export a range of the chain with a signed manifest; streams, in constant memory."""
-    app = _app()
+    uow = _uow()
     manifest_path = manifest_path or out_path.with_name(out_path.name + ".manifest.json")
-    with app.app_context():
-        try:
-            with db.transaction(app) as session:
-                span = audit.resolve_range(
-                    session, from_seq=from_seq, to_seq=to_seq, since=since, until=until
-                )
-                audit.record_export(session, span, fmt=fmt, actor=audit.SYSTEM_ACTOR, via="cli")
-        except DomainError as exc:
-            raise click.ClickException(exc.message) from None
-        with db.read_only(app) as session, out_path.open("wb") as out:
-            events = audit.iter_events(session, first_seq=span.first_seq, last_seq=span.last_seq)
-            with click.progressbar(
-                events, length=span.count, label="Exporting", file=sys.stderr
-            ) as bar:
-                summary = audit_export.write(bar, fmt, out)
-        manifest = audit_export.make_manifest(
-            summary,
-            fmt=fmt,
-            file_name=out_path.name,
-            requested=span.requested,
-            created_at=audit.format_time(utcnow()),
-            created_by=audit.SYSTEM_ACTOR,
-            ring=app.extensions["triage.keyring"],
+    with _transaction(uow) as session:
+        span = audit.resolve_range(
+            session, from_seq=from_seq, to_seq=to_seq, since=since, until=until
         )
-        manifest_path.write_text(audit_export.manifest_text(manifest), encoding="utf-8")
+        audit.record_export(session, span, fmt=fmt, actor=audit.SYSTEM_ACTOR, via="cli")
+    with uow.read() as session, out_path.open("wb") as out:
+        events = audit.iter_events(session, first_seq=span.first_seq, last_seq=span.last_seq)
+        with click.progressbar(
+            events, length=span.count, label="Exporting", file=sys.stderr
+        ) as bar:
+            summary = audit_export.write(bar, fmt, out)
+    manifest = audit_export.make_manifest(
+        summary,
+        fmt=fmt,
+        file_name=out_path.name,
+        requested=span.requested,
+        created_at=audit.format_time(utcnow()),
+        created_by=audit.SYSTEM_ACTOR,
+        ring=uow.keyring.current,
+    )
+    manifest_path.write_text(audit_export.manifest_text(manifest), encoding="utf-8")
     click.echo(
         f"Exported {summary.count} events "
         f"(seq {summary.first_seq}..{summary.last_seq}) to {out_path}"
@@ -411,5 +409,5 @@ def audit_verify_export(data_path: Path, manifest_path: Path, key_path: Path) ->
 @audit_group.command("public-key")
 def audit_public_key() -> None:
     """Print the PEM public key that verifies this instance's export manifests."""
-    app = _app()
-    click.echo(app.extensions["triage.keyring"].public_key_pem().decode("ascii"), nl=False)
+    uow = _uow()
+    click.echo(uow.keyring.current.public_key_pem().decode("ascii"), nl=False)

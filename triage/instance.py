@@ -21,9 +21,11 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .config import Settings, resource_path
-from .crypto import Keyring, KeyringError, load_keyring, write_keyring
+from .crypto import Keyring, KeyringError, KeyringSource, load_keyring, write_keyring
 from .db import make_engine, prepare_sqlite_file
 from .models import DataKey, InstanceMeta
+from .passwords import Passwords
+from .uow import UnitOfWork
 
 FINGERPRINT_KEY = "keyring_fingerprint"
 
@@ -194,3 +196,15 @@ def check_startup(settings: Settings, engine: Engine) -> Keyring:
             f"cannot reach the database at {_safe_url(settings.sqlalchemy_url)}: {exc.orig}"
         ) from None
     return ring
+
+
+def open_instance(settings: Settings) -> UnitOfWork:
+    """The unit of work of a checked instance: what the app and every command run on.
+
+    Refuses (``StartupError`` or ``KeyringError``) a missing, wrong or unreadable keyring or an
+    unmigrated database, like ``check_startup``.
+    """
+    engine = make_engine(settings.sqlalchemy_url)
+    ring = check_startup(settings, engine)
+    source = KeyringSource(ring, path=settings.keyring_file, inline=settings.keyring)
+    return UnitOfWork(engine, source, Passwords.from_settings(settings))

@@ -9,6 +9,7 @@ A KEK is retired only when no data key uses it any more.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from . import audit
 from .config import Settings
 from .crypto import Keyring, KeyringError, WrappedKey, load_keyring, write_keyring
-from .errors import Conflict, InvalidInput
+from .errors import N_, Conflict, InvalidInput
 from .models import DataKey
 
 BATCH = 500
@@ -40,8 +41,10 @@ def status(session: Session, ring: Keyring) -> list[KekStatus]:
 def _writable(settings: Settings) -> None:
     if settings.keyring:
         raise InvalidInput(
-            "The keyring comes from TRIAGE_KEYRING, which triage cannot rewrite: rotate it in the "
-            "secret store and restart, or use a keyring file (TRIAGE_KEYRING_PATH)."
+            N_(
+                "The keyring comes from TRIAGE_KEYRING, which triage cannot rewrite: rotate it in "
+                "the secret store and restart, or use a keyring file (TRIAGE_KEYRING_PATH)."
+            )
         )
 
 
@@ -80,16 +83,17 @@ def rewrap_batch(session: Session, ring: Keyring, limit: int = BATCH) -> int:
 
 
 def rewrap_all(
-    transaction: Callable[[], Session],
+    transaction: Callable[[], AbstractContextManager[Session]],
     ring: Keyring,
     *,
     actor: str,
     progress: Callable[[int], None] = lambda _n: None,
 ) -> int:
-    """Rewrap every pending data key, one committed batch at a time; safe to stop and re-run."""
+    """Rewrap every pending data key, one committed batch at a time (``transaction`` opens each:
+    a unit of work's ``begin``); safe to stop and re-run."""
     done = 0
     while True:
-        with transaction() as session, session.begin():
+        with transaction() as session:
             count = rewrap_batch(session, ring)
             if count:
                 done += count
@@ -112,18 +116,22 @@ def retire(session: Session, settings: Settings, kek_id: str, *, actor: str) -> 
     _writable(settings)
     ring = load_keyring(settings.keyring_file)
     if kek_id not in ring.kek_ids:
-        raise InvalidInput(f"The keyring holds no key {kek_id!r}.")
+        raise InvalidInput(N_("The keyring holds no key '%(kek)s'."), kek=kek_id)
     if kek_id == ring.active_kek:
-        raise Conflict("The active key-encryption key cannot be retired; rotate first.")
+        raise Conflict(N_("The active key-encryption key cannot be retired; rotate first."))
     in_use = int(session.scalar(select(func.count()).where(DataKey.kek_id == kek_id)) or 0)
     if in_use:
         raise Conflict(
-            f"{in_use} data keys are still wrapped by {kek_id}; run `triage keys rewrap` first."
+            N_("%(n)d data keys are still wrapped by %(kek)s; run `triage keys rewrap` first."),
+            n=in_use,
+            kek=kek_id,
         )
     try:
         retired = ring.without_kek(kek_id)
-    except KeyringError as exc:
-        raise Conflict(str(exc)) from None
+    except KeyringError:  # only the active key, refused above
+        raise Conflict(
+            N_("The active key-encryption key cannot be retired; rotate first.")
+        ) from None
     audit.append(
         session, actor=actor, action="key.retired", object_type="keyring", object_id=kek_id
     )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .crypto import Keyring, SealContext, SealIntegrityError, WrappedKey
-from .errors import Erased
+from .errors import N_, Erased
 from .models import DataKey, SealedMixin, new_id
 from .uow import keyring_of
 
@@ -47,10 +47,12 @@ def _context(record: SealedMixin, field: str = "payload") -> SealContext:
 
 def _wrapped(session: Session, record: SealedMixin) -> tuple[str, WrappedKey]:
     if record.data_key_id is None:
-        raise PayloadShredded(f"{_context(record).table} {record.id} has no data key")
+        raise PayloadShredded(
+            N_("%(table)s %(id)s has no data key"), table=_context(record).table, id=record.id
+        )
     key = session.get(DataKey, record.data_key_id)
     if key is None:
-        raise PayloadShredded(f"data key {record.data_key_id} is gone")
+        raise PayloadShredded(N_("data key %(key)s is gone"), key=record.data_key_id)
     return key.id, WrappedKey(kek_id=key.kek_id, wrapped=key.wrapped)
 
 
@@ -92,7 +94,9 @@ def open_payload(
     """Decrypt ``record``'s payload for ``actor``; the read is an audit event naming ``purpose``."""
     context = _context(record)
     if record.payload is None:
-        raise PayloadShredded(f"{context.table} {context.record_id} has no payload")
+        raise PayloadShredded(
+            N_("%(table)s %(id)s has no payload"), table=context.table, id=context.record_id
+        )
     key_id, wrapped = _wrapped(session, record)
     payload = _ring_holding(session, wrapped.kek_id, ring).open(
         key_id, wrapped, context, record.payload

@@ -35,16 +35,18 @@ SCOPED_ROLES = frozenset({Role.CASEWORKER, Role.REVIEWER, Role.SUPERVISOR})
 
 def check_password_policy(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+        raise InvalidInput(N_("A password needs at least %(n)d characters."), n=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput(f"A password may have at most {MAX_PASSWORD_LENGTH} characters.")
+        raise InvalidInput(
+            N_("A password may have at most %(n)d characters."), n=MAX_PASSWORD_LENGTH
+        )
 
 
 def _role(value: str) -> Role:
     try:
         return Role(value)
     except ValueError:
-        raise InvalidInput(f"There is no role {value!r}.") from None
+        raise InvalidInput(N_("There is no role '%(role)s'."), role=value) from None
 
 
 def _region(value: str | None, role: Role) -> str | None:
@@ -53,16 +55,16 @@ def _region(value: str | None, role: Role) -> str | None:
     try:
         region = Region(value)
     except ValueError:
-        raise InvalidInput(f"There is no region {value!r}.") from None
+        raise InvalidInput(N_("There is no region '%(region)s'."), region=value) from None
     if role not in SCOPED_ROLES:
-        raise InvalidInput("Only caseworkers, reviewers and supervisors have a region scope.")
+        raise InvalidInput(N_("Only caseworkers, reviewers and supervisors have a region scope."))
     return region.value
 
 
 def get(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("There is no such user.")
+        raise NotFound(N_("There is no such user."))
     return user
 
 
@@ -78,10 +80,13 @@ def create_user(
     name = username.strip().lower()
     if not _USERNAME.match(name):
         raise InvalidInput(
-            "A username has 2 to 64 characters: lower-case letters, digits, dot, dash, underscore."
+            N_(
+                "A username has 2 to 64 characters: lower-case letters, digits, dot, dash, "
+                "underscore."
+            )
         )
     if session.scalar(select(User.id).where(func.lower(User.username) == name)) is not None:
-        raise Conflict("That username is taken.")
+        raise Conflict(N_("That username is taken."))
     role_ = _role(role)
     check_password_policy(password)
     user = User(
@@ -110,7 +115,7 @@ def update_user(
 ) -> User:
     """Change role, region scope and active flag; any change signs the user out everywhere."""
     if str(user.id) == actor and (not active or role != user.role):
-        raise InvalidInput("You cannot disable your own account or change your own role.")
+        raise InvalidInput(N_("You cannot disable your own account or change your own role."))
     role_ = _role(role)
     new_region = _region(region, role_)
     changes: dict[str, str | bool | None] = {}
@@ -158,7 +163,7 @@ def list_users(session: Session) -> list[User]:
 def find(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
     if user is None:
-        raise NotFound("There is no such user.")
+        raise NotFound(N_("There is no such user."))
     return user
 
 
@@ -180,7 +185,7 @@ def start_two_step(session: Session, user: User, *, actor: str) -> None:
     was pending before is shredded and replaced.
     """
     if user.totp_enabled:
-        raise Conflict("Two-step sign-in is already on.")
+        raise Conflict(N_("Two-step sign-in is already on."))
     if user.payload is not None:
         _clear_two_step(session, user)
     seal_totp_secret(session, user, new_totp_secret())
@@ -207,10 +212,12 @@ def enable_two_step(session: Session, user: User, code: str, *, actor: str) -> U
     """
     secret = pending_two_step_secret(session, user, actor=actor)
     if secret is None:
-        raise Conflict("Start setting up two-step sign-in first.")
+        raise Conflict(N_("Start setting up two-step sign-in first."))
     step = verify_totp(secret, code, last_step=user.totp_last_step)
     if step is None:
-        raise InvalidInput("That code is not right. Check the app's clock and try the next code.")
+        raise InvalidInput(
+            N_("That code is not right. Check the app's clock and try the next code.")
+        )
     user.totp_enabled = True
     user.totp_last_step = step
     user.session_epoch += 1
@@ -227,9 +234,9 @@ def enable_two_step(session: Session, user: User, code: str, *, actor: str) -> U
 def disable_two_step(session: Session, user: User, code: str, *, actor: str) -> User:
     """Turn the user's own two-step sign-in off; the view has checked the password already."""
     if not user.totp_enabled:
-        raise Conflict("Two-step sign-in is not on.")
+        raise Conflict(N_("Two-step sign-in is not on."))
     if not check_totp(session, user, code, actor=actor, purpose="two-step removal"):
-        raise InvalidInput("That code is not right.")
+        raise InvalidInput(N_("That code is not right."))
     _clear_two_step(session, user)
     user.session_epoch += 1
     audit.append(
@@ -246,9 +253,9 @@ def reset_two_step(session: Session, user: User, *, actor: str) -> User:
     """An admin removes a user's two-step sign-in (a lost phone); the user's sessions end and
     they sign in with the password alone until they set it up again."""
     if str(user.id) == actor:
-        raise InvalidInput("Change your own two-step sign-in on your account page.")
+        raise InvalidInput(N_("Change your own two-step sign-in on your account page."))
     if not user.totp_enabled and user.payload is None:
-        raise Conflict("This account has no two-step sign-in to reset.")
+        raise Conflict(N_("This account has no two-step sign-in to reset."))
     was_enabled = user.totp_enabled
     _clear_two_step(session, user)
     user.session_epoch += 1

@@ -92,7 +92,7 @@ def test_rewrap_resumes_where_it_stopped(app: Flask, settings: Settings) -> None
             assert keys.rewrap_batch(session, ring, limit=2) == 2  # then "interrupted"
         with uow_of(app).begin() as session:
             assert keys.pending(session, ring) == 3
-        done = keys.rewrap_all(app.extensions["triage.sessionmaker"], ring, actor="system")
+        done = keys.rewrap_all(uow_of(app).begin, ring, actor="system")
         assert done == 3
         with uow_of(app).begin() as session:
             assert keys.pending(session, ring) == 0

@@ -7,13 +7,12 @@ import json
 from dataclasses import dataclass
 
 import filetype  # type: ignore[import-untyped]
-from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from .. import audit, sealed
 from ..config import Settings
 from ..crypto import Keyring, SealContext
-from ..errors import InvalidInput, NotFound
+from ..errors import N_, InvalidInput, NotFound
 from ..models import Attachment, Case, Report, new_id
 from ..permissions import in_scope
 from ..vocab import Role
@@ -34,25 +33,24 @@ class Upload:
     data: bytes
 
 
-def _limit() -> int:
-    if has_app_context():
-        settings: Settings = current_app.extensions["triage.settings"]
-        return settings.attachment_max_bytes
-    return Settings().attachment_max_bytes
+#: The size limit when the caller gives none (the setting's default).
+DEFAULT_MAX_BYTES = Settings().attachment_max_bytes
 
 
-def check(upload: Upload, *, field: str = "attachment") -> str:
-    """The upload's media type, detected from its bytes; refuses anything not allowed."""
+def check(upload: Upload, *, field: str = "attachment", limit: int = DEFAULT_MAX_BYTES) -> str:
+    """The upload's media type, detected from its bytes; refuses anything not allowed. The
+    refusal names the form ``field`` in its params, not in its message."""
     if not upload.data:
-        raise InvalidInput(f"{field}: the file is empty")
-    limit = _limit()
+        raise InvalidInput(N_("the file is empty"), field=field)
     if len(upload.data) > limit:
-        raise InvalidInput(f"{field}: the file is larger than {limit // (1024 * 1024)} MB")
+        raise InvalidInput(
+            N_("the file is larger than %(mb)d MB"), field=field, mb=limit // (1024 * 1024)
+        )
     kind = filetype.guess(upload.data[:8192])
     media_type = kind.mime if kind is not None else None
     if media_type not in ALLOWED_TYPES:
         raise InvalidInput(
-            f"{field}: only PNG, JPEG, WebP or GIF images and PDF documents are accepted"
+            N_("only PNG, JPEG, WebP or GIF images and PDF documents are accepted"), field=field
         )
     return str(media_type)
 
@@ -139,7 +137,7 @@ def readable(
     attachment = session.get(Attachment, attachment_id)
     report = session.get(Report, attachment.report_id) if attachment else None
     if attachment is None or report is None:
-        raise NotFound("There is no such attachment.")
+        raise NotFound(N_("There is no such attachment."))
     if role == Role.CASEWORKER.value:
         allowed = report.filed_by == user_id
     else:
@@ -147,5 +145,5 @@ def readable(
         where = case.region if case is not None else report.region
         allowed = role in (Role.REVIEWER.value, Role.SUPERVISOR.value) and in_scope(region, where)
     if not allowed:
-        raise NotFound("There is no such attachment.")
+        raise NotFound(N_("There is no such attachment."))
     return report, attachment

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import feedparser  # type: ignore[import-untyped]
-from flask import Flask
 from sqlalchemy.orm import Session
 
-from .. import audit, db, screening
+from .. import audit, screening
 from ..errors import DomainError
+from ..review.rules import ReviewRules
 from ..sealed import keyring
+from ..uow import UnitOfWork
 from . import schema, service
 
 MAX_FEED_BYTES = 20 * 1024 * 1024
@@ -145,7 +146,13 @@ def _language(item: Item, detected: str) -> str:
     return "other"
 
 
-def _file_item(session: Session, outlet: str, item: Item, found: screening.Screening) -> bool:
+def _file_item(
+    session: Session,
+    outlet: str,
+    item: Item,
+    found: screening.Screening,
+    rules: ReviewRules | None,
+) -> bool:
     """File one candidate; False when its link is already on record."""
     incoming = schema.parse(
         {
@@ -160,49 +167,52 @@ def _file_item(session: Session, outlet: str, item: Item, found: screening.Scree
             "text": item.text or item.title,
         }
     )
-    if service.find_source(session, keyring(), item.link) is not None:
+    if service.find_source(session, keyring(session), item.link) is not None:
         return False
-    service.file(session, incoming, actor=audit.SYSTEM_ACTOR, new_case=True)
+    service.file(session, incoming, actor=audit.SYSTEM_ACTOR, new_case=True, rules=rules)
     return True
 
 
 def import_feed(
-    app: Flask, source: str, *, progress: Callable[[Iterator[Item]], Iterator[Item]] | None = None
+    uow: UnitOfWork,
+    source: str,
+    *,
+    rules: ReviewRules | None = None,
+    progress: Callable[[Iterator[Item]], Iterator[Item]] | None = None,
 ) -> Outcome:
     """Import ``source``; every candidate in a transaction of its own, then one summary event."""
     outlet, entries = items(read_source(source))
     outcome = Outcome(total=len(entries))
     walk = progress(iter(entries)) if progress else iter(entries)
-    with app.app_context():
-        for item in walk:
-            found = screening.screen(f"{item.title}\n\n{item.text}")
-            if not found.candidate:
-                outcome.dropped += 1
-                continue
-            outcome.candidates += 1
-            try:
-                with db.transaction(app) as session:
-                    filed = _file_item(session, outlet, item, found)
-            except schema.InvalidReport as exc:
-                outcome.failed += 1
-                outcome.problems.append(
-                    f"item {item.number}: {', '.join(sorted(exc.errors))} not valid"
-                )
-                continue
-            except DomainError as exc:
-                outcome.failed += 1
-                outcome.problems.append(f"item {item.number}: {type(exc).__name__}")
-                continue
-            if filed:
-                outcome.imported += 1
-            else:
-                outcome.already += 1
-        with db.transaction(app) as session:
-            audit.append(
-                session,
-                actor=audit.SYSTEM_ACTOR,
-                action="feed.imported",
-                object_type="feed",
-                details=outcome.as_details(),
+    for item in walk:
+        found = screening.screen(f"{item.title}\n\n{item.text}")
+        if not found.candidate:
+            outcome.dropped += 1
+            continue
+        outcome.candidates += 1
+        try:
+            with uow.begin() as session:
+                filed = _file_item(session, outlet, item, found, rules)
+        except schema.InvalidReport as exc:
+            outcome.failed += 1
+            outcome.problems.append(
+                f"item {item.number}: {', '.join(sorted(exc.errors))} not valid"
             )
+            continue
+        except DomainError as exc:
+            outcome.failed += 1
+            outcome.problems.append(f"item {item.number}: {type(exc).__name__}")
+            continue
+        if filed:
+            outcome.imported += 1
+        else:
+            outcome.already += 1
+    with uow.begin() as session:
+        audit.append(
+            session,
+            actor=audit.SYSTEM_ACTOR,
+            action="feed.imported",
+            object_type="feed",
+            details=outcome.as_details(),
+        )
     return outcome

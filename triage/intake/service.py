@@ -11,26 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from .. import audit, normalise, screening
 from ..crypto import Keyring
-from ..errors import Conflict, DomainError, InvalidInput, NotFound
+from ..errors import N_, Conflict, DomainError, InvalidInput, NotFound
 from ..models import (
     Attachment,
     Case,
     Report,
     ReportIndex,
+    User,
     utcnow,
 )
 from ..permissions import in_scope
 from ..reports import IndexValue, file_report
 from ..review.cases import provisional_level, raise_case
-from ..review.linking import Match, find_matches
+from ..review.linking import Match, find_matches, link, matches_of
 from ..review.rules import ReviewRules
 from ..sealed import keyring, open_payload, seal
+from ..uow import UnitOfWork
 from ..vocab import (
     CaseStatus,
     Region,
@@ -56,7 +59,7 @@ class DuplicateSource(Conflict):
         self.api_client_id = report.api_client_id
         self.case_code = case.code if case else None
         self.case_region = case.region if case else report.region
-        super().__init__("This source is already on record.")
+        super().__init__(N_("This source is already on record."))
 
     def visible_to(self, user_id: int, user_region: str | None) -> bool:
         return self.filed_by == user_id or in_scope(user_region, self.case_region)
@@ -69,7 +72,7 @@ class ConfirmLink(DomainError):
 
     def __init__(self, matches: Sequence[Match]) -> None:
         self.matches = list(matches)
-        super().__init__("This report probably concerns a case already on record.")
+        super().__init__(N_("This report probably concerns a case already on record."))
 
 
 @dataclass
@@ -192,9 +195,9 @@ def file(
     if link_case_id:
         target = session.get(Case, link_case_id)
         if target is None or not in_scope(user_region, target.region):
-            raise NotFound("There is no such case to link to.")
+            raise NotFound(N_("There is no such case to link to."))
         if target.status != CaseStatus.OPEN.value:
-            raise Conflict("That case is closed; file the report as a new case.")
+            raise Conflict(N_("That case is closed; file the report as a new case."))
     elif matches and not new_case:
         raise ConfirmLink(matches)
 
@@ -248,6 +251,52 @@ def file(
     return Filed(report, case, target is not None, matches)
 
 
+def submit(
+    uow: UnitOfWork,
+    incoming: Incoming,
+    *,
+    actor: str,
+    **filing: Any,
+) -> Filed:
+    """``file`` in a unit of work of its own; the refusals that must be on record are audited in
+    a second block after the first rolled back.
+
+    A repeated source is a ``report.refused`` event (who tried to file what was already there);
+    probable matches are a ``report.match_checked`` event (nothing was stored, but looking up who
+    matches is itself a read of the blind indexes). Either error is raised on to the caller.
+    """
+    kind = incoming.source_kind
+    try:
+        with uow.begin() as session:
+            return file(session, incoming, actor=actor, **filing)
+    except ConfirmLink as exc:
+        kinds = sorted({k for m in exc.matches for k in m.kinds})
+        with uow.begin() as session:
+            audit.append(
+                session,
+                actor=actor,
+                action="report.match_checked",
+                object_type="report",
+                details={
+                    "matches": len(exc.matches),
+                    "kinds": ",".join(kinds),
+                    "source_kind": kind,
+                },
+            )
+        raise
+    except DuplicateSource as exc:
+        with uow.begin() as session:
+            audit.append(
+                session,
+                actor=actor,
+                action="report.refused",
+                object_type="report",
+                object_id=exc.report_id,
+                details={"reason": "duplicate_source", "source_kind": kind},
+            )
+        raise
+
+
 # -- the caseworker's own reports --------------------------------------------------------------
 
 
@@ -275,8 +324,43 @@ def own_report(session: Session, report_id: str, user_id: int) -> Report:
     """A report the user filed; anything else is "not found", so ids reveal nothing."""
     report = session.get(Report, report_id)
     if report is None or report.filed_by != user_id:
-        raise NotFound("There is no such report among yours.")
+        raise NotFound(N_("There is no such report among yours."))
     return report
+
+
+@dataclass
+class ReportPage:
+    """What the filer sees of her report: its sealed payload (the read is audited), its case, its
+    attachments and the probable matches in her scope."""
+
+    report: Report
+    payload: dict[str, Any]
+    case: Case | None
+    files: list[Attachment]
+    matches: list[Match]
+
+
+def report_page(session: Session, user: User, report_id: str) -> ReportPage:
+    report = own_report(session, report_id, user.id)
+    payload = open_payload(session, report, actor=str(user.id), purpose="report.view")
+    case = session.get(Case, report.case_id) if report.case_id else None
+    files = session.scalars(
+        select(Attachment).where(Attachment.report_id == report.id).order_by(Attachment.uploaded_at)
+    ).all()
+    matches = [m for m in matches_of(session, report) if in_scope(user.region, m.region)]
+    return ReportPage(report, payload, case, list(files), matches)
+
+
+def link_own(
+    session: Session, user: User, report_id: str, case_id: str, *, rules: ReviewRules
+) -> Case:
+    """The filer moves her report into a probably matching case (``linking.link`` decides)."""
+    report = own_report(session, report_id, user.id)
+    case = session.get(Case, case_id)
+    if case is None or not in_scope(user.region, case.region):
+        raise NotFound(N_("That case does not match this report."))
+    link(session, report, case, actor=str(user.id), user_region=user.region, rules=rules)
+    return case
 
 
 def add_information(
@@ -291,9 +375,9 @@ def add_information(
     """Append a dated addition to the sealed payload and/or attach files."""
     text = text.strip()
     if not text and not uploads:
-        raise InvalidInput("Write the new information or attach a file.")
+        raise InvalidInput(N_("Write the new information or attach a file."))
     if len(text) > 20_000:
-        raise InvalidInput("The new information may have at most 20000 characters.")
+        raise InvalidInput(N_("The new information may have at most %(n)d characters."), n=20_000)
     for upload in uploads:
         attach(session, report, upload, actor=actor, uploaded_by=uploaded_by)
     if text:

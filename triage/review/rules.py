@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask import Flask, current_app
-
 from ..config import Settings
 from ..measures import FOLLOW_UP_DAYS_BEFORE
 from ..scoring import DEFAULT_DEADLINES
@@ -32,9 +30,3 @@ class ReviewRules:
             claim_for=timedelta(minutes=settings.claim_minutes),
             follow_up_days=settings.follow_up_days,
         )
-
-
-def rules_of(app: Flask | None = None) -> ReviewRules:
-    """The rules of the running application (from its settings)."""
-    settings: Settings = (app or current_app).extensions["triage.settings"]
-    return ReviewRules.from_settings(settings)

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from ... import users
 from ...errors import DomainError
+from ...models import User
 from ...permissions import Permission
 from ...two_step import group_secret, totp_uri
 from ...uow import passwords_of
@@ -74,7 +75,7 @@ def _two_step_page(
     ), status
 
 
-def _keep_this_session(user: users.User) -> None:
+def _keep_this_session(user: User) -> None:
     """The change ended every session of the account; this one carries on under the new epoch."""
     login_user(user)
 

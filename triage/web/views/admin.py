@@ -12,12 +12,14 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ... import db, users
-from ...auth import actor_id, requires
+from ... import users
 from ...errors import DomainError
 from ...models import User
 from ...permissions import Permission
 from ...vocab import Region, Role
+from ..deps import unit_of_work
+from ..errors import message_of
+from ..gate import actor_id, requires
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -64,7 +66,8 @@ class ResetPasswordForm(FlaskForm):  # type: ignore[misc]
 @bp.route("/users")
 @requires(Permission.USER_MANAGE)
 def user_list() -> str:
-    return render_template("admin/users.html", users=users.list_users(db.session()))
+    with unit_of_work().read() as db:
+        return render_template("admin/users.html", users=users.list_users(db))
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -73,27 +76,22 @@ def user_new() -> Response | tuple[str, int] | str:
     form = NewUserForm()
     if form.validate_on_submit():
         try:
-            user = users.create_user(
-                db.session(),
-                username=form.username.data,
-                password=form.password.data,
-                role=form.role.data,
-                region=form.region.data or None,
-                actor=actor_id(),
-            )
+            with unit_of_work().begin() as db:
+                user = users.create_user(
+                    db,
+                    username=form.username.data,
+                    password=form.password.data,
+                    role=form.role.data,
+                    region=form.region.data or None,
+                    actor=actor_id(),
+                )
+                if not form.active.data:
+                    users.update_user(
+                        db, user, role=user.role, region=user.region, active=False, actor=actor_id()
+                    )
         except DomainError as exc:
-            db.rollback_request()
-            form.form_errors.append(exc.message)
+            form.form_errors.append(message_of(exc))
             return render_template("admin/user_new.html", form=form), int(exc.status)
-        if not form.active.data:
-            users.update_user(
-                db.session(),
-                user,
-                role=user.role,
-                region=user.region,
-                active=False,
-                actor=actor_id(),
-            )
         flash(_("Account %(name)s created.", name=user.username), "info")
         return redirect(url_for("admin.user_list"))
     return render_template("admin/user_new.html", form=form), 400 if form.errors else 200
@@ -102,22 +100,23 @@ def user_new() -> Response | tuple[str, int] | str:
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @requires(Permission.USER_MANAGE)
 def user_edit(user_id: int) -> Response | tuple[str, int] | str:
-    user = users.get(db.session(), user_id)
+    with unit_of_work().read() as db:
+        user = users.get(db, user_id)
     form = UserForm() if _posted() else _settings_of(user)
     reset = ResetPasswordForm(prefix="reset")
     if form.validate_on_submit():
         try:
-            users.update_user(
-                db.session(),
-                user,
-                role=form.role.data,
-                region=form.region.data or None,
-                active=form.active.data,
-                actor=actor_id(),
-            )
+            with unit_of_work().begin() as db:
+                user = users.update_user(
+                    db,
+                    users.get(db, user_id),
+                    role=form.role.data,
+                    region=form.region.data or None,
+                    active=form.active.data,
+                    actor=actor_id(),
+                )
         except DomainError as exc:
-            db.rollback_request()
-            form.form_errors.append(exc.message)
+            form.form_errors.append(message_of(exc))
             return _edit_page(user, form, reset, int(exc.status))
         flash(_("Account %(name)s saved.", name=user.username), "info")
         return redirect(url_for("admin.user_list"))
@@ -127,14 +126,18 @@ def user_edit(user_id: int) -> Response | tuple[str, int] | str:
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 @requires(Permission.USER_MANAGE)
 def user_reset_password(user_id: int) -> Response | tuple[str, int]:
-    user = users.get(db.session(), user_id)
     reset = ResetPasswordForm(prefix="reset")
     if reset.validate_on_submit():
-        users.set_password(db.session(), user, reset.password.data, actor=actor_id())
+        with unit_of_work().begin() as db:
+            user = users.set_password(
+                db, users.get(db, user_id), reset.password.data, actor=actor_id()
+            )
         flash(
             _("Password of %(name)s reset; their sessions have ended.", name=user.username), "info"
         )
         return redirect(url_for("admin.user_edit", user_id=user.id))
+    with unit_of_work().read() as db:
+        user = users.get(db, user_id)
     return _edit_page(user, _settings_of(user), reset, 400)
 
 
@@ -142,15 +145,16 @@ def user_reset_password(user_id: int) -> Response | tuple[str, int]:
 @requires(Permission.USER_MANAGE)
 def user_reset_two_step(user_id: int) -> Response | tuple[str, int]:
     """A lost phone: the user signs in with the password alone until they set it up again."""
-    user = users.get(db.session(), user_id)
+    with unit_of_work().read() as db:
+        user = users.get(db, user_id)
     two_step = ResetTwoStepForm(prefix="two_step")
     if not two_step.validate_on_submit():
         return _edit_page(user, _settings_of(user), ResetPasswordForm(prefix="reset"), 400)
     try:
-        users.reset_two_step(db.session(), user, actor=actor_id())
+        with unit_of_work().begin() as db:
+            users.reset_two_step(db, users.get(db, user_id), actor=actor_id())
     except DomainError as exc:
-        db.rollback_request()
-        two_step.form_errors.append(exc.message)
+        two_step.form_errors.append(message_of(exc))
         return _edit_page(
             user, _settings_of(user), ResetPasswordForm(prefix="reset"), int(exc.status), two_step
         )

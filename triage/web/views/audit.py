@@ -8,20 +8,23 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
-from ... import audit, audit_export, db
-from ...auth import actor_id, requires
+from ... import audit, audit_export
 from ...crypto import Keyring
 from ...errors import InvalidInput
 from ...models import AuditEvent, User, utcnow
 from ...permissions import Permission
+from ..deps import unit_of_work
+from ..errors import message_of
+from ..gate import actor_id, requires
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE_SIZE = 50
@@ -55,16 +58,15 @@ class VerifyExportForm(FlaskForm):  # type: ignore[misc]
 
 
 def _ring() -> Keyring:
-    ring: Keyring = current_app.extensions["triage.keyring"]
-    return ring
+    return unit_of_work().keyring.current
 
 
-def _roles(events: list[AuditEvent]) -> dict[str, str]:
+def _roles(db: Session, events: list[AuditEvent]) -> dict[str, str]:
     """Role of each user actor on the page: auditors see who acted by id and role, not name."""
     ids = {int(e.actor) for e in events if e.actor.isdigit()}
     if not ids:
         return {}
-    rows = db.session().execute(select(User.id, User.role).where(User.id.in_(ids)))
+    rows = db.execute(select(User.id, User.role).where(User.id.in_(ids)))
     return {str(uid): role for uid, role in rows}
 
 
@@ -75,6 +77,7 @@ def index() -> tuple[str, int] | str:
     form.action.choices = [("", str(_l("Any action")))] + [(a, a) for a in sorted(audit.ACTIONS)]
     before = request.args.get("before", type=int)
     events: list[AuditEvent] = []
+    filters = None
     if form.validate():
         try:
             filters = audit.Filters(
@@ -86,18 +89,20 @@ def index() -> tuple[str, int] | str:
                 object_id=form.object_id.data or None,
             )
         except InvalidInput as exc:
-            form.form_errors.append(exc.message)
-        else:
-            events = audit.search(db.session(), filters, before_seq=before, limit=PAGE_SIZE + 1)
-    more = len(events) > PAGE_SIZE
-    events = events[:PAGE_SIZE]
+            form.form_errors.append(message_of(exc))
+    with unit_of_work().read() as db:
+        if filters is not None:
+            events = audit.search(db, filters, before_seq=before, limit=PAGE_SIZE + 1)
+        more = len(events) > PAGE_SIZE
+        events = events[:PAGE_SIZE]
+        roles = _roles(db, events)
     args = {k: v for k, v in request.args.items() if k != "before" and v}
     status = 400 if form.form_errors or form.errors else 200
     return render_template(
         "audit/index.html",
         form=form,
         events=events,
-        roles=_roles(events),
+        roles=roles,
         next_before=events[-1].seq if more and events else None,
         args=args,
         export_form=ExportForm(prefix="export"),
@@ -109,9 +114,11 @@ def index() -> tuple[str, int] | str:
 @bp.route("/verify", methods=["POST"])
 @requires(Permission.AUDIT_READ)
 def verify() -> str:
-    with db.read_only(current_app._get_current_object()) as reader:  # type: ignore[attr-defined]
+    uow = unit_of_work()
+    with uow.read() as reader:  # a long walk that must not hold SQLite's write lock
         verdict = audit.verify(reader)
-    audit.record_verification(db.session(), verdict, actor=actor_id(), via="web")
+    with uow.begin() as db:
+        audit.record_verification(db, verdict, actor=actor_id(), via="web")
     return render_template("audit/verified.html", verdict=verdict)
 
 
@@ -121,19 +128,21 @@ def export() -> Response | tuple[str, int]:
     form = ExportForm(prefix="export")
     if not form.validate_on_submit():
         return render_template("audit/export_error.html", form=form, message=""), 400
+    uow, fmt, who = unit_of_work(), form.fmt.data, actor_id()
     try:
-        span = audit.resolve_range(
-            db.session(),
-            from_seq=form.from_seq.data,
-            to_seq=form.to_seq.data,
-            since=form.since.data or None,
-            until=form.until.data or None,
-        )
+        with uow.begin() as db:  # the export is on record before its first byte leaves
+            span = audit.resolve_range(
+                db,
+                from_seq=form.from_seq.data,
+                to_seq=form.to_seq.data,
+                since=form.since.data or None,
+                until=form.until.data or None,
+            )
+            audit.record_export(db, span, fmt=fmt, actor=who, via="web")
     except InvalidInput as exc:
-        return render_template("audit/export_error.html", form=form, message=exc.message), 400
-    fmt, who = form.fmt.data, actor_id()
-    audit.record_export(db.session(), span, fmt=fmt, actor=who, via="web")
-    app, ring = current_app._get_current_object(), _ring()  # type: ignore[attr-defined]
+        message = message_of(exc)
+        return render_template("audit/export_error.html", form=form, message=message), 400
+    ring = uow.keyring.current
 
     def manifest_for(summary: audit_export.Summary, file_name: str) -> dict[str, object]:
         return audit_export.make_manifest(
@@ -147,7 +156,7 @@ def export() -> Response | tuple[str, int]:
         )
 
     def body() -> Iterator[bytes]:
-        with db.read_only(app) as reader:
+        with uow.read() as reader:
             events = audit.iter_events(reader, first_seq=span.first_seq, last_seq=span.last_seq)
             yield from audit_export.zip_stream(events, fmt, manifest_for)
 

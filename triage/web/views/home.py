@@ -7,9 +7,10 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from ...auth import public, requires, safe_next
 from ...permissions import Permission
+from ..gate import public, requires
 from ..i18n import LOCALES
+from .login import safe_next
 
 bp = Blueprint("home", __name__)
 
