@@ -26,10 +26,9 @@ from types import ModuleType
 import pytest
 from flask import Flask
 
-from triage.web.deps import uow_of
-from triage import db
 from triage.crypto import Keyring, write_keyring
 from triage.instance import head_revision
+from triage.web.deps import uow_of
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND_TIMEOUT_S = 120
