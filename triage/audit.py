@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from .errors import InvalidInput
+from .errors import N_, InvalidInput
 from .models import AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -377,7 +377,9 @@ def parse_time(text: str, *, field: str) -> str:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(
-            f"{field}: {text!r} is not a date or time like 2026-11-01T08:00"
+            N_("%(field)s: '%(text)s' is not a date or time like 2026-11-01T08:00"),
+            field=field,
+            text=text,
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -415,16 +417,16 @@ def resolve_range(
     since_at = parse_time(since, field="since") if since else None
     until_at = parse_time(until, field="until") if until else None
     if since_at and until_at and since_at >= until_at:
-        raise InvalidInput("The start of the time range must come before its end.")
+        raise InvalidInput(N_("The start of the time range must come before its end."))
     if from_seq is not None and to_seq is not None and from_seq > to_seq:
-        raise InvalidInput("The first sequence number must not be greater than the last.")
+        raise InvalidInput(N_("The first sequence number must not be greater than the last."))
     span = seq_range_for_times(session, since_at, until_at)
     if span is None:
-        raise InvalidInput("There are no events in that range.")
+        raise InvalidInput(N_("There are no events in that range."))
     first = max(span[0], from_seq or 1)
     last = min(span[1], to_seq if to_seq is not None else span[1])
     if first > last:
-        raise InvalidInput("There are no events in that range.")
+        raise InvalidInput(N_("There are no events in that range."))
     return Span(first, last, requested)
 
 

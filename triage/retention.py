@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, sealed
 from .db import Base
-from .errors import Conflict, NotFound
+from .errors import N_, Conflict, NotFound
 from .models import Case, IdempotencyKey, Report, ReportIndex, SealedMixin, utcnow
 from .vocab import CaseStatus
 
@@ -65,7 +65,9 @@ def _records(session: Session, case: Case) -> list[SealedMixin]:
 def purge_case(session: Session, case: Case, *, actor: str, reason: str) -> int:
     """Shred every sealed record of a closed case; returns how many keys were destroyed."""
     if case.status != CaseStatus.CLOSED.value:
-        raise Conflict(f"Case {case.code} is open: close it before its data is erased.")
+        raise Conflict(
+            N_("Case %(code)s is open: close it before its data is erased."), code=case.code
+        )
     records = _records(session, case)
     for record in records:
         audit.append(
@@ -95,7 +97,7 @@ def purge(session: Session, cases: list[Case], *, actor: str, reason: str) -> Pu
 def find_case(session: Session, code: str) -> Case:
     case = session.scalar(select(Case).where(Case.code == code.strip().upper()))
     if case is None:
-        raise NotFound(f"There is no case {code}.")
+        raise NotFound(N_("There is no case %(code)s."), code=code)
     return case
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import audit
-from ..errors import Conflict, DomainError, InvalidInput, NotFound
+from ..errors import N_, Conflict, DomainError, InvalidInput, NotFound
 from ..models import ApiClient, Case, IdempotencyKey, Report, utcnow
 from ..vocab import SourceKind
 from . import schema, service
@@ -47,55 +47,65 @@ class TokenRejected(DomainError):
     """No usable token: missing, not a triage token, unknown, or revoked (HTTP 401)."""
 
     status = HTTPStatus.UNAUTHORIZED
-    title = "Authentication required"
+    title = N_("Authentication required")
 
-    def __init__(self, reason: str, message: str, *, prefix: str | None = None) -> None:
+    def __init__(
+        self, reason: str, message: str, *, prefix: str | None = None, **params: object
+    ) -> None:
         self.reason = reason
         self.prefix = prefix
         self.client_id: int | None = None
-        super().__init__(message)
+        super().__init__(message, **params)
 
 
 class OutOfScope(DomainError):
     """The token is good, but its client may not post this source kind (HTTP 403)."""
 
     status = HTTPStatus.FORBIDDEN
-    title = "Not allowed for this token"
+    title = N_("Not allowed for this token")
 
     def __init__(self, client: ApiClient, source_kind: str) -> None:
         self.reason = "out_of_scope"
         self.prefix: str | None = client.token_prefix
         self.client_id: int | None = client.id
         self.source_kind = source_kind
-        super().__init__(
-            f"This token may post {', '.join(client.scopes) or 'nothing'}, not {source_kind}."
-        )
+        if client.scopes:
+            super().__init__(
+                N_("This token may post %(scopes)s, not %(kind)s."),
+                scopes=", ".join(client.scopes),
+                kind=source_kind,
+            )
+        else:
+            super().__init__(N_("This token may post nothing, not %(kind)s."), kind=source_kind)
 
 
 class IdempotencyKeyReused(InvalidInput):
     """The ``Idempotency-Key`` was used before with a different request body."""
 
-    title = "Idempotency key reused"
+    title = N_("Idempotency key reused")
 
 
 class InvalidIdempotencyKey(InvalidInput):
     status = HTTPStatus.BAD_REQUEST
-    title = "Invalid Idempotency-Key header"
+    title = N_("Invalid Idempotency-Key header")
 
 
 class SourceOnRecord(Conflict):
     """The source URL is on record already (HTTP 409). The first report is named only to the
     client that posted it: to anyone else, its id and case would reveal another's report."""
 
-    title = "Source already reported"
+    title = N_("Source already reported")
 
     def __init__(self, report_id: str | None = None, case_code: str | None = None) -> None:
         self.report_id = report_id
         self.case_code = case_code
         super().__init__(
-            "This source URL was reported before by this client; the first report is named here."
+            N_(
+                "This source URL was reported before by this client; the first report is named "
+                "here."
+            )
             if report_id
-            else "This source URL is already on record; it need not be sent again."
+            else N_("This source URL is already on record; it need not be sent again.")
         )
 
 
@@ -127,9 +137,9 @@ def _scopes(values: Iterable[str]) -> list[str]:
     chosen = set(values)
     unknown = chosen - {k.value for k in SourceKind}
     if unknown:
-        raise InvalidInput("Scopes must be source kinds: direct, media or online.")
+        raise InvalidInput(N_("Scopes must be source kinds: direct, media or online."))
     if not chosen:
-        raise InvalidInput("Choose at least one source kind the client may post.")
+        raise InvalidInput(N_("Choose at least one source kind the client may post."))
     return [k.value for k in SourceKind if k.value in chosen]
 
 
@@ -144,9 +154,9 @@ def create_client(
     """Make a client and its token. The token is returned here and nowhere ever again."""
     name = " ".join(name.split())
     if not name:
-        raise InvalidInput("Give the client a name.")
+        raise InvalidInput(N_("Give the client a name."))
     if len(name) > NAME_MAX:
-        raise InvalidInput(f"The name may have at most {NAME_MAX} characters.")
+        raise InvalidInput(N_("The name may have at most %(n)d characters."), n=NAME_MAX)
     kinds = _scopes(scopes)
     token = new_token()
     client = ApiClient(
@@ -188,7 +198,7 @@ def list_clients(session: Session) -> list[ApiClient]:
 def get(session: Session, client_id: int) -> ApiClient:
     client = session.get(ApiClient, client_id)
     if client is None:
-        raise NotFound("There is no such API client.")
+        raise NotFound(N_("There is no such API client."))
     return client
 
 
@@ -221,17 +231,17 @@ def authenticate(session: Session, token: str | None) -> ApiClient:
     """
     if not token:
         raise TokenRejected(
-            "missing_token", "Send the client's token: Authorization: Bearer <token>."
+            "missing_token", N_("Send the client's token: Authorization: Bearer <token>.")
         )
     prefix = token_prefix(token)
     if prefix is None:
-        raise TokenRejected("malformed_token", "The token is not a triage API token.")
+        raise TokenRejected("malformed_token", N_("The token is not a triage API token."))
     digest = hash_token(token)
     client = session.scalar(select(ApiClient).where(ApiClient.token_hash == digest))
     if client is None or not hmac.compare_digest(client.token_hash, digest):
-        raise TokenRejected("unknown_token", "The token is not valid.", prefix=prefix)
+        raise TokenRejected("unknown_token", N_("The token is not valid."), prefix=prefix)
     if client.revoked_at is not None:
-        rejected = TokenRejected("revoked", "The token was revoked.", prefix=prefix)
+        rejected = TokenRejected("revoked", N_("The token was revoked."), prefix=prefix)
         rejected.client_id = client.id
         raise rejected
     now = utcnow()
@@ -316,8 +326,10 @@ def check_idempotency_key(key: str | None) -> str | None:
         return None
     if not _KEY.match(key):
         raise InvalidIdempotencyKey(
-            "The Idempotency-Key header must be 1 to 200 visible ASCII characters "
-            "(a UUID is a good choice)."
+            N_(
+                "The Idempotency-Key header must be 1 to 200 visible ASCII characters "
+                "(a UUID is a good choice)."
+            )
         )
     return key
 
@@ -340,7 +352,7 @@ def own_report(session: Session, client: ApiClient, report_id: str) -> ReportSta
     """A report this client posted; any other id is "not found", so ids reveal nothing."""
     report = session.get(Report, report_id)
     if report is None or report.api_client_id != client.id:
-        raise NotFound("This client posted no report with that id.")
+        raise NotFound(N_("This client posted no report with that id."))
     return state_of(session, report)
 
 
@@ -354,8 +366,10 @@ def _replay(session: Session, client: ApiClient, key: str, digest: str) -> Submi
         return None
     if not hmac.compare_digest(earlier.request_hash, digest):
         raise IdempotencyKeyReused(
-            "This Idempotency-Key was used before with a different request body; "
-            "use a new key for a new report."
+            N_(
+                "This Idempotency-Key was used before with a different request body; "
+                "use a new key for a new report."
+            )
         )
     report = session.get(Report, earlier.report_id)
     assert report is not None  # the key row cascades away with its report

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from .. import normalise
-from ..errors import InvalidInput
+from ..errors import N_, InvalidInput
 from ..vocab import Category, Language, Platform, Region, Relationship, ReporterKind, SourceKind
 
 EARLIEST = date(1900, 1, 1)
@@ -38,7 +38,10 @@ class InvalidReport(InvalidInput):
     def __init__(self, errors: Mapping[str, list[str]]) -> None:
         self.errors = dict(errors)
         first = next(iter(self.errors.items()), ("", [""]))
-        super().__init__(f"{first[0]}: {first[1][0]}" if first[0] else "The report is not valid.")
+        if first[0]:
+            super().__init__(N_("%(field)s: %(problem)s"), field=first[0], problem=first[1][0])
+        else:
+            super().__init__(N_("The report is not valid."))
 
 
 def _encodable(value: str) -> str:

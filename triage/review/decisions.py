@@ -369,7 +369,7 @@ def approve(
     decision.status = DecisionStatus.IN_EFFECT.value
     decision.approved_by = supervisor.id
     decision.approved_at = now
-    flush_edit(session, "Someone else changed this proposal; reload the page.")
+    flush_edit(session, N_("Someone else changed this proposal; reload the page."))
     audit.append(
         session,
         actor=str(supervisor.id),
@@ -401,7 +401,7 @@ def reject(
     decision.status = DecisionStatus.REJECTED.value
     decision.rejected_by = supervisor.id
     decision.rejected_at = now
-    flush_edit(session, "Someone else changed this proposal; reload the page.")
+    flush_edit(session, N_("Someone else changed this proposal; reload the page."))
     audit.append(
         session,
         actor=str(supervisor.id),
@@ -423,7 +423,7 @@ def withdraw(session: Session, user: User, decision_id: str, *, version: int | N
     if version is None or int(version) != decision.version:
         raise StaleEdit(N_("Someone else changed this proposal; reload the page."))
     decision.status = DecisionStatus.WITHDRAWN.value
-    flush_edit(session, "Someone else changed this proposal; reload the page.")
+    flush_edit(session, N_("Someone else changed this proposal; reload the page."))
     audit.append(
         session,
         actor=str(user.id),
