@@ -63,12 +63,10 @@ class UnitOfWork:
             if self.engine.dialect.name == "postgresql":
                 session.execute(text("SET TRANSACTION READ ONLY"))
             else:
+                # The connection is not pooled (``db.make_engine``): it closes with the session,
+                # so the flag never reaches another block.
                 session.execute(text("PRAGMA query_only = ON"))
-            try:
-                yield session
-            finally:
-                if self.engine.dialect.name != "postgresql":
-                    session.execute(text("PRAGMA query_only = OFF"))
+            yield session
 
 
 def keyring_of(session: Session) -> KeyringSource:
