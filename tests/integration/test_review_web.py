@@ -4,17 +4,22 @@ page (decrypted and audited only here, only in scope), forms with their refusals
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 
 from tests.conftest import Account, AuthActions, make_user
 from tests.integration.test_review_services import make_case, tx
 from triage.models import AuditEvent, Case, Decision
+from triage.reports import file_report
 from triage.vocab import Region, Role, SourceKind, Verification
+from triage.web.deps import uow_of
 
 SECRET = "Zhanna Secretova"
 PAYLOAD = {
@@ -343,3 +348,96 @@ def test_the_reassign_form_is_a_compare_and_set_on_the_claim_it_showed(app, acco
     assert late.status_code == 409 and "meanwhile" in late.get_data(as_text=True)
     with tx(app) as session:
         assert session.get(Case, case_id).claimed_by == accounts[Role.REVIEWER].id
+
+
+# -- the unit of work: reads write nothing, refusals keep nothing ------------------------------
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    """Every SQL statement the app's engine sends while the block runs."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    engine = uow_of(app).engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def writes(sent: list[str]) -> list[str]:
+    return [s for s in sent if s.lstrip().upper().startswith(WRITES)]
+
+
+def test_the_queue_page_makes_no_write(app, accounts):
+    supervisor = signed_in(app, accounts[Role.SUPERVISOR])
+    make_case(app, categories=("killing",))
+    with tx(app) as session:  # opened outside intake and never triaged: the queue leaves it be
+        untriaged = file_report(
+            session,
+            source_kind=SourceKind.MEDIA,
+            payload=PAYLOAD,
+            actor="system",
+            region=Region.KARAGANDA,
+        ).case_id
+    with statements(app) as sent:
+        for path in ("/cases/", "/cases/?level=high&overdue=y", "/cases/?closed=y&page=2"):
+            response = supervisor.get(path)
+            assert response.status_code == 200, path
+        assert supervisor.get("/cases/approvals").status_code == 200
+    assert any(s.lstrip().upper().startswith("SELECT") for s in sent)
+    assert writes(sent) == []
+    with tx(app) as session:
+        found = session.get(Case, untriaged)
+        assert found is not None and found.deadline_at is None
+    assert code_of(app, untriaged) in supervisor.get("/cases/").get_data(as_text=True)
+
+
+def state(app: Flask, case_id: str) -> tuple[object, ...]:
+    """What a refused action must leave as it was: the case's claim and version, the audit log
+    and the decisions."""
+    with tx(app) as session:
+        found = session.get(Case, case_id)
+        assert found is not None
+        return (
+            found.claimed_by,
+            found.claim_expires_at,
+            found.version,
+            found.status,
+            session.scalar(select(func.max(AuditEvent.seq))),
+            session.scalar(select(func.count()).select_from(Decision)),
+        )
+
+
+def test_a_refused_action_leaves_nothing_half_written(app, accounts, reviewer):
+    # A direct report from the victim, who said no to being contacted.
+    case_id = make_case(
+        app,
+        source=SourceKind.DIRECT,
+        verification_state=Verification.CORROBORATED,
+        victim_complaint=True,
+    )
+    code = code_of(app, case_id)
+    post(reviewer, f"/cases/{code}/claim")
+    other = signed_in(app, make_user(app, "reviewer.b", Role.REVIEWER, Region.KARAGANDA))
+
+    before = state(app, case_id)
+    assert post(other, f"/cases/{code}/claim").status_code == 302
+    assert state(app, case_id) == before
+    assert "Another reviewer holds this case" in other.get("/cases/").get_data(as_text=True)
+
+    # Proposing to contact her renews the holder's claim and decrypts her report (an audited
+    # read) before the missing reason refuses it: all of that is rolled back with the refusal.
+    proposal = {"version": version_of(app, case_id), "measure": "contact_victim", "rationale": "."}
+    with statements(app) as sent:
+        response = post(reviewer, f"/cases/{code}/decide", proposal)
+    assert response.status_code == 422
+    assert "victim's recorded wishes" in response.get_data(as_text=True)
+    assert writes(sent), "the refused block wrote nothing: the test proves nothing"
+    assert state(app, case_id) == before

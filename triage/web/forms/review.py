@@ -1,0 +1,264 @@
+"""The reviewer's forms: the queue's filters, the buttons, and the forms that assess, verify,
+decide, reassign, note, follow up and close. They collect and render only; the rules are in
+``triage.review``, whose refusals come back above the form.
+
+The label tables of the review pages (levels, verification states, tiers, answers) belong to the
+views, so the forms that offer them as choices receive them (``offer``) instead of importing the
+views: the layering runs views → forms, never back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, Self
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from ... import measures
+from ...models import CorroborationMethod, User, VerificationOutcome
+from ...review import cases
+from ...scoring import Answer, Checklist
+from ...vocab import Region, SourceKind
+
+#: A label table: code → (lazy) label, in the order it is offered.
+Labels = Mapping[Any, Any]
+
+
+def _choices(labels: Labels, blank: Any | None = None) -> list[tuple[str, str]]:
+    found = [(str(code), str(label)) for code, label in labels.items()]
+    return [("", str(blank)), *found] if blank is not None else found
+
+
+class VersionedForm(FlaskForm):  # type: ignore[misc]
+    """A form that edits a case or a decision: it carries the version the page showed, and the
+    service refuses it (``StaleEdit``) if someone changed the record since."""
+
+    version = HiddenField()
+
+    def prefill(self, shown: Any) -> None:
+        """Before showing the form (GET): remember the version of the record it edits."""
+        self.version.data = str(shown.version)
+
+    def edited_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+class ActionForm(VersionedForm):
+    """A button: the CSRF token and, for edits, the version the page showed."""
+
+
+class FilterForm(FlaskForm):  # type: ignore[misc]
+    """The queue's filters, read from the query string (no CSRF token: the queue only reads)."""
+
+    class Meta:
+        csrf = False
+
+    region = SelectField(
+        _l("Region"),
+        choices=lambda: [("", str(_l("All regions")))] + [(r.value, r.label) for r in Region],
+        validators=[Optional()],
+    )
+    source = SelectField(
+        _l("Source"),
+        choices=lambda: [("", str(_l("Any source")))] + [(s.value, s.label) for s in SourceKind],
+        validators=[Optional()],
+    )
+    level = SelectField(_l("Risk level"), choices=[], validators=[Optional()])
+    state = SelectField(_l("Verification"), choices=[], validators=[Optional()])
+    overdue = BooleanField(_l("Overdue only"))
+    mine = BooleanField(_l("My cases"))
+    unclaimed = BooleanField(_l("Unclaimed only"))
+    closed = BooleanField(_l("Closed cases instead of open ones"))
+
+    def offer(self, levels: Labels, states: Labels) -> Self:
+        self.level.choices = _choices(levels, _l("Any level"))
+        self.state.choices = _choices(states, _l("Any state"))
+        return self
+
+    def filters(self, user: User, page: str | None) -> cases.QueueFilter:
+        """What the queue shows: the filters as given, or none when they do not validate. A
+        user scoped to a region sees only it, whatever the query string says."""
+        if user.region:
+            self.region.data = ""
+        if not self.validate():
+            return cases.QueueFilter()
+        return cases.QueueFilter(
+            region=self.region.data or None,
+            source=self.source.data or None,
+            level=self.level.data or None,
+            verification=self.state.data or None,
+            overdue=bool(self.overdue.data),
+            mine=bool(self.mine.data),
+            unclaimed=bool(self.unclaimed.data),
+            closed=bool(self.closed.data),
+            page=int(page) if page and page.isdigit() else 1,
+        )
+
+
+class AssessmentBase(VersionedForm):
+    level = SelectField(_l("Level in force"), choices=[], validators=[Optional()])
+    reason = TextAreaField(
+        _l("Reason for a different level (professional judgement)"),
+        validators=[Optional(), Length(max=5000)],
+    )
+
+    checklist: Checklist
+
+    def answers(self) -> dict[int, str]:
+        return {
+            item.number: getattr(self, f"item_{item.number}").data for item in self.checklist.items
+        }
+
+
+_ASSESSMENT_FORMS: dict[int, type[AssessmentBase]] = {}
+
+
+def assessment_form(checklist: Checklist, *, answers: Labels, levels: Labels) -> AssessmentBase:
+    """The form for ``checklist``: a yes/no/unknown question per item (one form class per
+    checklist version), and the level in force."""
+    if checklist.version not in _ASSESSMENT_FORMS:
+        fields: dict[str, Any] = {
+            f"item_{item.number}": RadioField(item.text, choices=[], default=Answer.UNKNOWN.value)
+            for item in checklist.items
+        }
+        fields["checklist"] = checklist
+        _ASSESSMENT_FORMS[checklist.version] = type(
+            f"AssessmentFormV{checklist.version}", (AssessmentBase,), fields
+        )
+    form = _ASSESSMENT_FORMS[checklist.version]()
+    for item in checklist.items:
+        getattr(form, f"item_{item.number}").choices = _choices(
+            {a.value: answers[a] for a in Answer}
+        )
+    form.level.choices = _choices(levels, _l("The computed level"))
+    return form
+
+
+class VerifyForm(VersionedForm):
+    outcome = RadioField(
+        _l("Finding"),
+        choices=[
+            (VerificationOutcome.CORROBORATED.value, _l("Corroborated")),
+            (VerificationOutcome.UNFOUNDED.value, _l("Unfounded (the case closes)")),
+        ],
+        validators=[DataRequired()],
+    )
+    method = SelectField(
+        _l("Corroborated by"),
+        choices=lambda: (
+            [("", str(_l("— for a corroboration, choose how —")))]
+            + [(m.value, m.label) for m in CorroborationMethod]
+        ),
+        validators=[Optional()],
+    )
+    note = TextAreaField(
+        _l("Note (what was checked), or the reason the report is unfounded"),
+        validators=[DataRequired(), Length(max=10000)],
+    )
+
+
+class DecisionForm(VersionedForm):
+    measure = SelectField(_l("Measure"), choices=[], validators=[DataRequired()])
+    legal_basis = StringField(
+        _l("Legal basis (law and article)"), validators=[Optional(), Length(max=200)]
+    )
+    rationale = TextAreaField(_l("Rationale"), validators=[DataRequired(), Length(max=10000)])
+    starts_on = DateField(_l("Starts on"), validators=[Optional()])
+    ends_on = DateField(_l("Ends on"), validators=[Optional()])
+    follow_up_on = DateField(_l("Follow up on"), validators=[Optional()])
+    against_victim_wishes = BooleanField(_l("This goes against the victim's recorded wishes"))
+    wishes_reason = TextAreaField(
+        _l("Why, against her wishes"), validators=[Optional(), Length(max=5000)]
+    )
+
+    def offer(self, tiers: Labels, chosen: str | None = None) -> Self:
+        """The catalogue's measures, each with its tier; ``chosen`` (from the case page's link)
+        preselected when it is one of them."""
+        self.measure.choices = [
+            (m.code, f"{m.label} ({tiers[m.tier.value]})") for m in measures.MEASURES.values()
+        ]
+        if chosen in measures.MEASURES:
+            self.measure.data = chosen
+        return self
+
+
+class NoteForm(FlaskForm):  # type: ignore[misc]
+    text = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=10000)])
+
+    def prefill(self, shown: Any) -> None:
+        """Nothing to remember: a note edits nothing."""
+
+
+class CloseForm(VersionedForm):
+    outcome = SelectField(
+        _l("Outcome"),
+        choices=lambda: [(o.value, o.label) for o in cases.CLOSING_OUTCOMES],
+        validators=[DataRequired()],
+    )
+    note = TextAreaField(_l("Closing note"), validators=[Optional(), Length(max=10000)])
+
+
+class ReassignForm(FlaskForm):  # type: ignore[misc]
+    to_user = SelectField(_l("Give the case to"), choices=[], validators=[Optional()])
+    #: The holder and claim expiry the page showed: the reassignment is a compare-and-set on them.
+    seen_holder = HiddenField()
+    seen_expiry = HiddenField()
+
+    def offer(self, holders: Iterable[User]) -> Self:
+        self.to_user.choices = [("", str(_l("Nobody (free the case)")))] + [
+            (str(u.id), f"{u.username} ({u.role_enum.label})") for u in holders
+        ]
+        return self
+
+    def prefill(self, shown: Any) -> None:
+        """Before showing the form (GET): remember whose claim, until when, the page showed."""
+        self.seen_holder.data = str(shown.claimed_by) if shown.claimed_by else ""
+        self.seen_expiry.data = shown.claim_expires_at.isoformat() if shown.claim_expires_at else ""
+
+    def target(self) -> int | None:
+        return int(self.to_user.data) if self.to_user.data else None
+
+    def seen_claim(self) -> tuple[int | None, datetime | None] | None:
+        """The claim the page showed, or ``None`` when the form did not carry it."""
+        holder, expiry = self.seen_holder.data, self.seen_expiry.data
+        if holder is None and expiry is None:
+            return None
+        try:
+            return (
+                int(holder) if holder else None,
+                datetime.fromisoformat(expiry) if expiry else None,
+            )
+        except ValueError:
+            return None
+
+
+class MoveReportForm(VersionedForm):
+    target = HiddenField(validators=[DataRequired()])
+
+
+class ReasonForm(VersionedForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=5000)])
+
+
+class FollowUpForm(FlaskForm):  # type: ignore[misc]
+    note = TextAreaField(
+        _l("What was found or done"), validators=[DataRequired(), Length(max=10000)]
+    )
+
+    def prefill(self, shown: Any) -> None:
+        """Nothing to remember: following up is not an edit under a version."""
