@@ -7,26 +7,33 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from copy import deepcopy
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pydantic import TypeAdapter
 from sqlalchemy import func, select
 
 from tests.conftest import Account, AuthActions
-from triage.web.deps import uow_of
-from triage import audit, create_app, db, sealed
+from triage import audit, create_app, sealed
 from triage.config import Settings
-from triage.intake import api_clients, service
+from triage.intake import api_clients, schema, service
 from triage.models import ApiClient, Case, IdempotencyKey, Report, utcnow
-from triage.web.views import api as api_view
 from triage.vocab import Role
+from triage.web import errors
+from triage.web.api import body as api_body
+from triage.web.api import limits as api_limits
+from triage.web.api import openapi
+from triage.web.deps import uow_of
+from triage.web.extensions import limiter
 
 URL = "/api/v1/reports"
 PROBLEM = "application/problem+json"
@@ -133,6 +140,7 @@ def assert_problem(response: Any, status: int, type_suffix: str | None = None) -
     assert body["status"] == status and body["title"] and "detail" in body
     if type_suffix:
         assert body["type"] == f"urn:triage:problem:{type_suffix}"
+    openapi.Problem.model_validate(body)  # the document's Problem schema is this model's
     return body
 
 
@@ -437,7 +445,7 @@ def test_a_10_mb_body_is_refused_before_it_is_read(
     def never(*args: Any) -> Any:
         raise AssertionError("the body was parsed")
 
-    monkeypatch.setattr(api_view, "_json", never)
+    monkeypatch.setattr(api_body, "json_object", never)
     token = api.token()
     big = b'{"text": "' + b"x" * (10 * 1024 * 1024) + b'"}'
     assert_problem(api.post(None, token, raw=big), 413, "body-too-large")
@@ -448,7 +456,7 @@ def test_a_body_without_a_length_is_cut_at_the_limit(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A streamed (chunked) body declares no length: reading stops one byte past the limit."""
-    monkeypatch.setattr(api_view, "_json", lambda data: pytest.fail("the body was parsed"))
+    monkeypatch.setattr(api_body, "json_object", lambda data: pytest.fail("the body was parsed"))
     token = api.token()
     stream = io.BytesIO(b"[" + b" " * (2 * 1024 * 1024) + b"]")
     response = api.client.post(
@@ -595,7 +603,7 @@ def test_a_tokens_public_prefix_cannot_use_up_its_limit(limited: Api) -> None:
 
 
 def test_failed_authentications_are_limited_per_address(api: Api) -> None:
-    limit = int(api_view.AUTH_FAILURE_LIMIT.split()[0])
+    limit = int(api_limits.AUTH_FAILURE_LIMIT.split()[0])
     for _ in range(limit):
         assert api.post(MEDIA, "trg_" + "B" * 43).status_code == 401
     events = len(api.events())
@@ -603,6 +611,42 @@ def test_failed_authentications_are_limited_per_address(api: Api) -> None:
     assert_problem(response, 429, "rate-limited")
     assert int(response.headers["Retry-After"]) > 0
     assert len(api.events()) == events  # refused before any lookup or event
+
+
+def test_the_failure_limit_is_per_address_and_kept_by_flask_limiter(api: Api) -> None:
+    """Past the limit, an address is refused before its token is looked at, even a good one;
+    another address is not; the counters live in the shared Flask-Limiter's storage."""
+    token, limit = api.token(), int(api_limits.AUTH_FAILURE_LIMIT.split()[0])
+    here, there = {"REMOTE_ADDR": "10.0.0.1"}, {"REMOTE_ADDR": "10.0.0.2"}
+    remaining = []
+    for _ in range(limit):
+        refused = api.post(MEDIA, "trg_" + "B" * 43, environ_base=here)
+        assert refused.status_code == 401
+        remaining.append(int(refused.headers["X-RateLimit-Remaining"]))
+    assert remaining == list(range(limit - 1, -1, -1))  # a 401 shows what is left of it
+    blocked = assert_problem(api.post(MEDIA, token, environ_base=here), 429, "rate-limited")
+    assert blocked["title"] == "Too many failed authentications"
+    assert api.get(f"{URL}/anything", token).status_code == 404  # 127.0.0.1 is not blocked
+    elsewhere = api.post(MEDIA, token, environ_base=there)
+    assert elsewhere.status_code == 201, elsewhere.get_data(as_text=True)
+    assert elsewhere.headers["X-RateLimit-Limit"] == "120"  # the client's limit, once verified
+    limiter.reset()
+    again = api.post({**MEDIA, "url": "https://tengrinews.example/2"}, token, environ_base=here)
+    assert again.status_code == 201
+
+
+def test_the_client_limit_is_shared_by_both_routes(limited: Api) -> None:
+    token = limited.token()
+    location = limited.post(MEDIA, token).headers["Location"]
+    assert limited.get(location, token).status_code == 200
+    assert limited.get(location, token).headers["X-RateLimit-Remaining"] == "0"
+    for response in (limited.get(location, token), limited.post(MEDIA, token)):
+        body = assert_problem(response, 429, "rate-limited")
+        assert body["title"] == "Too many requests" and "this client" in body["detail"]
+        assert int(response.headers["Retry-After"]) > 0
+    assert limited.stored()["reports"] == 1
+    limiter.reset()
+    assert limited.get(location, token).status_code == 200
 
 
 # -- the document ------------------------------------------------------------------------------
@@ -635,3 +679,48 @@ def test_the_openapi_document_is_public_and_complete(client: FlaskClient) -> Non
     assert "$defs" not in json.dumps(doc)
     assert "probable_matches" not in json.dumps(doc)
     assert "probable_matches" not in schemas["ReportState"]["properties"]
+
+
+MODELS: list[tuple[Any, str]] = [
+    (schema.DirectReport, "validation"),
+    (schema.MediaReport, "validation"),
+    (schema.OnlineReport, "validation"),
+    (schema.Person, "validation"),
+    (api_clients.ReportState, "serialization"),
+    (openapi.Problem, "serialization"),
+    (openapi.FieldError, "serialization"),
+]
+
+
+@pytest.mark.parametrize(("model", "mode"), MODELS, ids=[m.__name__ for m, _ in MODELS])
+def test_the_documents_schemas_are_the_pydantic_models_own(model: Any, mode: Any) -> None:
+    """Generated, not written: each schema (and everything it refers to) is exactly what pydantic
+    makes of the model that validates the request or makes the answer."""
+    schemas = openapi.document()["components"]["schemas"]
+    own = model.model_json_schema(ref_template=openapi.REF_TEMPLATE, mode=mode)
+    for name, definition in own.pop("$defs", {}).items():
+        assert schemas[name] == definition, name
+    assert schemas[model.__name__] == own
+
+
+def test_the_document_refers_only_to_schemas_it_holds() -> None:
+    doc = openapi.document()
+    union = TypeAdapter(schema.IncomingReport).json_schema(ref_template=openapi.REF_TEMPLATE)
+    union.pop("$defs")
+    incoming = dict(doc["components"]["schemas"]["IncomingReport"])
+    assert incoming.pop("description") and incoming == union
+    refs = set(re.findall(r'"\$ref": "#/components/(\w+)/(\w+)"', json.dumps(doc)))
+    assert refs and all(name in doc["components"][kind] for kind, name in refs)
+    for name, example in openapi.EXAMPLES.items():
+        assert schema.parse(example["value"]).source_kind == name
+
+
+def test_every_problem_type_is_documented() -> None:
+    """Each problem type the API can answer with is in docs/api.md's table."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    source = (Path(api_body.__file__)).read_text(encoding="utf-8")
+    codes = set(errors.API_PROBLEM_CODES.values()) | set(errors.API_HTTP_CODES.values())
+    codes |= set(re.findall(r'"([a-z]+(?:-[a-z]+)+)"', source))  # the ApiProblems of the body
+    assert {"malformed-json", "body-too-large", "unsupported-media-type"} <= codes
+    missing = sorted(c for c in codes if f"`urn:triage:problem:{c}`" not in docs)
+    assert missing == []

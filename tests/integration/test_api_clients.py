@@ -15,13 +15,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests.conftest import Account, AuthActions
-from triage.web.deps import uow_of
-from triage import audit, db
+from triage import audit
 from triage.errors import InvalidInput
 from triage.intake import api_clients
 from triage.intake.api_clients import TokenRejected
-from triage.models import ApiClient
+from triage.models import ApiClient, Report
 from triage.vocab import Role
+from triage.web.deps import uow_of
 
 MEDIA = {
     "source_kind": "media",
@@ -186,3 +186,30 @@ def test_tokens_are_random_hashed_and_recognised(app: Flask) -> None:
         for scopes in ([], ["media", "telepathy"]):
             with pytest.raises(InvalidInput):
                 api_clients.create_client(session, name="C", scopes=scopes, actor="system")
+
+
+def test_the_service_files_in_its_own_block_and_refuses_a_token_revoked_meanwhile(
+    app: Flask,
+) -> None:
+    """Outside any request (no Flask): authentication only reads; the filing's block records the
+    use and refuses a token revoked since; the refusal goes on record in a block of its own."""
+    uow = uow_of(app)
+    with uow.begin() as session:
+        _, token = api_clients.create_client(session, name="M", scopes=["media"], actor="system")
+    with uow.read() as session:  # a write here would fail
+        client = api_clients.authenticate(session, token)
+    filed = api_clients.submit(uow, client, MEDIA, idempotency_key="k")
+    assert not filed.replayed and filed.state.source_kind == "media"
+    assert api_clients.submit(uow, client, MEDIA, idempotency_key="k").replayed
+    with uow.begin() as session:
+        api_clients.revoke(session, api_clients.get(session, client.id), actor="system")
+        assert session.get(ApiClient, client.id).last_used_at is not None  # type: ignore[union-attr]
+
+    with pytest.raises(TokenRejected) as refused:
+        api_clients.submit(uow, client, {**MEDIA, "url": "https://news.example.kz/2"})
+    assert refused.value.reason == "revoked" and refused.value.client_id == client.id
+    api_clients.refuse(uow, refused.value, endpoint="test", method="POST", address="10.0.0.1")
+    [event] = _events(app, "api.rejected")
+    assert event["actor"] == f"api:{client.id}" and event["details"]["reason"] == "revoked"
+    with uow.read() as session:
+        assert len(session.scalars(select(Report)).all()) == 1

@@ -20,10 +20,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from triage.web.deps import uow_of
-from triage import create_app, db
+from triage import create_app
 from triage.config import Settings
 from triage.intake import api_clients
+from triage.web.deps import uow_of
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 

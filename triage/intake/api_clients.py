@@ -1,6 +1,10 @@
 """API clients of the intake API: their tokens, what each may post, and the filing of a report
 sent by one, with idempotent retries.
 
+Each write runs in a block of the unit of work (``triage.uow``): ``submit`` opens its own (and a
+second one to answer a retry that lost a race), ``refuse`` puts a refused request on record in a
+block of its own, after the request's block has rolled back.
+
 A token is 256 random bits, shown once when it is made; only its SHA-256 is kept (a hash of a
 random secret of that size needs no salt or slow hash: nothing can be guessed). Its first
 characters, the *prefix*, are not secret: they name the token in the list of clients and in
@@ -13,22 +17,29 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import audit
 from ..errors import N_, Conflict, DomainError, InvalidInput, NotFound
 from ..models import ApiClient, Case, IdempotencyKey, Report, utcnow
-from ..vocab import SourceKind
+from ..review.rules import ReviewRules
+from ..uow import UnitOfWork
+from ..vocab import ReportStatus, RiskLevel, SourceKind, Verification
 from . import schema, service
+
+log = logging.getLogger("triage")
 
 #: Every token starts so, so that secret scanners and people recognise one.
 TOKEN_MARK = "trg_"  # noqa: S105 (a marker, not a secret)
@@ -226,8 +237,7 @@ def revoke(session: Session, client: ApiClient, *, actor: str) -> bool:
 def authenticate(session: Session, token: str | None) -> ApiClient:
     """The active client holding ``token``; otherwise ``TokenRejected`` saying why.
 
-    A successful use is recorded in ``last_used_at`` (to the minute), in the caller's
-    transaction.
+    Only reads: the use is recorded (``record_use``) by the block that does the request's work.
     """
     if not token:
         raise TokenRejected(
@@ -244,10 +254,47 @@ def authenticate(session: Session, token: str | None) -> ApiClient:
         rejected = TokenRejected("revoked", N_("The token was revoked."), prefix=prefix)
         rejected.client_id = client.id
         raise rejected
-    now = utcnow()
-    if client.last_used_at is None or now - client.last_used_at >= LAST_USED_GRANULARITY:
-        client.last_used_at = now
     return client
+
+
+def record_use(session: Session, client: ApiClient) -> None:
+    """Record in ``last_used_at`` (to the minute) that ``client`` made a request, in the caller's
+    transaction; a token revoked since it was authenticated is refused here."""
+    current = session.get(ApiClient, client.id)
+    if current is None or current.revoked_at is not None:
+        rejected = TokenRejected(
+            "revoked", N_("The token was revoked."), prefix=client.token_prefix
+        )
+        rejected.client_id = client.id
+        raise rejected
+    now = utcnow()
+    if current.last_used_at is None or now - current.last_used_at >= LAST_USED_GRANULARITY:
+        current.last_used_at = now
+
+
+def refuse(
+    uow: UnitOfWork,
+    refused: TokenRejected | OutOfScope,
+    *,
+    endpoint: str,
+    method: str,
+    address: str | None,
+) -> None:
+    """Put a refused request on record, in a block of its own: the request's block, if it had
+    opened one, has rolled back by now.
+
+    A client on record (a revoked token, a source kind outside its scopes) gets an ``api.rejected``
+    event. No token, a malformed or an unknown one gets a log line naming the address and the
+    reason, never the token: anyone can send one, so it must not be able to grow the permanent
+    audit chain.
+    """
+    if refused.client_id is None:
+        log.warning(
+            "API request refused: %s from %s (%s %s)", refused.reason, address, method, endpoint
+        )
+        return
+    with uow.begin() as session:
+        record_rejection(session, refused, endpoint=endpoint, method=method)
 
 
 def record_rejection(
@@ -279,32 +326,43 @@ def record_rejection(
 # -- reports posted through the API ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ReportState:
-    """What a client may know about a report it posted: nothing about a person, and nothing
-    derived from other reports (such as probable matches), which would tell a client whether
-    someone is in a case on record."""
+#: A moment as the audit log writes it: UTC, ISO 8601 with microseconds and ``Z``.
+Moment = Annotated[
+    datetime,
+    PlainSerializer(audit.format_time, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
-    id: str
-    case: str | None
-    source_kind: str
-    status: str
-    verification: str
-    provisional_level: str | None
-    signals: list[str]
-    received_at: datetime
+
+class ReportState(BaseModel):
+    """What the posting client may know about its report: no personal data, and nothing derived
+    from other reports (such as probable matches), which would tell a client whether someone is
+    in a case on record."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Annotated[str, Field(description="The report's id.", json_schema_extra={"format": "uuid"})]
+    case: Annotated[
+        str | None,
+        Field(description="The pseudonymous code of the report's case (C-XXXX-XXXX)."),
+    ]
+    source_kind: SourceKind
+    status: ReportStatus
+    verification: Verification
+    provisional_level: Annotated[
+        RiskLevel | None,
+        Field(
+            description="Risk level from the text's screening signals, until a reviewer "
+            "assesses the case."
+        ),
+    ]
+    signals: Annotated[
+        list[str], Field(description="Screening signal kinds found in a media or online text.")
+    ]
+    received_at: Moment
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "case": self.case,
-            "source_kind": self.source_kind,
-            "status": self.status,
-            "verification": self.verification,
-            "provisional_level": self.provisional_level,
-            "signals": list(self.signals),
-            "received_at": audit.format_time(self.received_at),
-        }
+        return self.model_dump(mode="json")
 
 
 @dataclass(frozen=True)
@@ -339,17 +397,19 @@ def state_of(session: Session, report: Report) -> ReportState:
     return ReportState(
         id=report.id,
         case=case.code if case else None,
-        source_kind=report.source_kind,
-        status=report.status,
-        verification=report.verification,
-        provisional_level=report.risk_level,
+        source_kind=SourceKind(report.source_kind),
+        status=ReportStatus(report.status),
+        verification=Verification(report.verification),
+        provisional_level=RiskLevel(report.risk_level) if report.risk_level else None,
         signals=list(report.signals or []),
         received_at=report.received_at,
     )
 
 
 def own_report(session: Session, client: ApiClient, report_id: str) -> ReportState:
-    """A report this client posted; any other id is "not found", so ids reveal nothing."""
+    """A report this client posted, its use recorded; any other id is "not found", so ids reveal
+    nothing."""
+    record_use(session, client)
     report = session.get(Report, report_id)
     if report is None or report.api_client_id != client.id:
         raise NotFound(N_("This client posted no report with that id."))
@@ -377,13 +437,42 @@ def _replay(session: Session, client: ApiClient, key: str, digest: str) -> Submi
 
 
 def submit(
-    session: Session,
+    uow: UnitOfWork,
     client: ApiClient,
     body: Mapping[str, Any],
     *,
     idempotency_key: str | None = None,
+    rules: ReviewRules | None = None,
 ) -> Submitted:
-    """File a report a client posted, in the caller's transaction.
+    """File a report a client posted, in a block of its own: stored, sealed, audited and its
+    idempotency key kept, or nothing.
+
+    An idempotent retry can race the request it repeats: both look the key up before either
+    commits. The one that loses at the unique key (client, key) leaves its block rolled back,
+    and a second block answers it with the winner's report.
+    """
+    try:
+        with uow.begin() as session:
+            record_use(session, client)
+            return _file(session, client, body, idempotency_key, rules)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        with uow.read() as session:
+            replayed = _replay(session, client, idempotency_key, request_hash(body))
+        if replayed is None:
+            raise
+        return replayed
+
+
+def _file(
+    session: Session,
+    client: ApiClient,
+    body: Mapping[str, Any],
+    idempotency_key: str | None,
+    rules: ReviewRules | None,
+) -> Submitted:
+    """The filing itself, in the caller's transaction.
 
     The client must hold the source kind in its scopes (``OutOfScope``). With an idempotency key
     seen before, the first report is returned and nothing is filed. A probable match never stops
@@ -408,7 +497,12 @@ def submit(
         raise OutOfScope(client, incoming.source_kind)
     try:
         filed = service.file(
-            session, incoming, actor=actor_of(client), api_client_id=client.id, new_case=True
+            session,
+            incoming,
+            actor=actor_of(client),
+            api_client_id=client.id,
+            new_case=True,
+            rules=rules,
         )
     except service.DuplicateSource as exc:
         if idempotency_key is not None:
@@ -441,11 +535,3 @@ def _source_on_record(
     if first is None or first.api_client_id != client.id:
         return SourceOnRecord()
     return SourceOnRecord(first.id, duplicate.case_code)
-
-
-def replay_after_race(
-    session: Session, client: ApiClient, body: Mapping[str, Any], idempotency_key: str
-) -> Submitted | None:
-    """After a concurrent request with the same key won the race (the unique constraint
-    refused this one, whose transaction was rolled back): the winner's report."""
-    return _replay(session, client, idempotency_key, request_hash(body))

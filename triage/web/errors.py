@@ -2,6 +2,11 @@
 anything unexpected turn into a page in the reader's language, a problem+json document under
 ``/api/``, or a flash message — never a stack trace or personal data.
 
+Under ``/api/`` every error is an RFC 9457 problem document whose ``type`` is a stable URN
+(``urn:triage:problem:<code>``, listed in docs/api.md): ``API_PROBLEM_CODES`` names the code of
+each domain error the intake API can meet, ``ApiProblem`` is the API's own HTTP-level refusal
+(media type, body size, JSON), and rate limits breached (Flask-Limiter) are ``rate-limited``.
+
 Nothing here rolls back: by the time an error reaches a handler, the unit of work whose block it
 left has already rolled its transaction back.
 """
@@ -16,12 +21,22 @@ from typing import Any
 
 from flask import Flask, Response, flash, render_template, request
 from flask_babel import gettext
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..crypto import CryptoError, SealIntegrityError
 from ..errors import N_, DomainError, Erased
+from ..intake.api_clients import (
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+    OutOfScope,
+    SourceOnRecord,
+    TokenRejected,
+)
+from ..intake.schema import InvalidReport
+from ..intake.service import DuplicateSource
 
 log = logging.getLogger("triage")
 
@@ -72,6 +87,113 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+# -- the intake API's problem documents ---------------------------------------------------------
+
+#: The challenge of every 401 and 403 of the API (RFC 6750).
+REALM = 'Bearer realm="triage"'
+
+#: The problem type of each domain error the API answers with; any other is ``about:blank``.
+API_PROBLEM_CODES: dict[type[DomainError], str] = {
+    InvalidReport: "validation-failed",
+    SourceOnRecord: "duplicate-source",
+    DuplicateSource: "duplicate-source",
+    IdempotencyKeyReused: "idempotency-key-reused",
+    InvalidIdempotencyKey: "invalid-idempotency-key",
+    TokenRejected: "unauthorized",
+    OutOfScope: "out-of-scope",
+}
+
+#: The problem type of each HTTP error the API answers with.
+API_HTTP_CODES = {
+    400: "malformed-request",
+    413: "body-too-large",
+    415: "unsupported-media-type",
+    429: "rate-limited",
+}
+_API_HTTP_DETAILS = {
+    400: "The request could not be understood.",
+    404: "There is no such resource.",
+    405: "That method is not allowed here.",
+    413: "The request body is too large.",
+    429: "Too many requests; wait and retry (see Retry-After).",
+}
+
+
+class ApiProblem(Exception):
+    """An HTTP-level refusal of an API request (body too large, wrong media type, malformed
+    JSON), answered with its problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.headers = dict(headers or {})
+
+
+def api_problem_code(exc: DomainError) -> str | None:
+    """The problem type code of ``exc`` (its class or the nearest base in the table)."""
+    return next((API_PROBLEM_CODES[c] for c in type(exc).__mro__ if c in API_PROBLEM_CODES), None)
+
+
+def domain_problem(exc: DomainError) -> Response:
+    """A domain error as the API tells it: in English, for the machine on the other end."""
+    status, title, detail = int(exc.status), exc.title, exc.text
+    extra: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    if isinstance(exc, InvalidReport):
+        title, detail = "The report is not valid", "One or more fields are not valid; see errors."
+        extra["errors"] = [
+            {"field": field, "message": message}
+            for field, messages in exc.errors.items()
+            for message in messages
+        ]
+    elif isinstance(exc, SourceOnRecord) and exc.report_id:
+        # Named only to the client that posted the first report (the service decides).
+        extra["report_id"] = exc.report_id
+        if exc.case_code:
+            extra["case"] = exc.case_code
+    elif isinstance(exc, DuplicateSource):  # the API converts it to SourceOnRecord: name nothing
+        title, detail = SourceOnRecord.title, "This source URL is already on record."
+    elif isinstance(exc, TokenRejected):
+        invalid = exc.reason != "missing_token"
+        headers["WWW-Authenticate"] = f'{REALM}, error="invalid_token"' if invalid else REALM
+    elif isinstance(exc, OutOfScope):
+        headers["WWW-Authenticate"] = f'{REALM}, error="insufficient_scope"'
+    return problem(status, title, detail, code=api_problem_code(exc), extra=extra, headers=headers)
+
+
+#: What a breached limit is called, by its Flask-Limiter scope (``triage.web.api.limits``).
+_RATE_LIMIT_TITLES = {"api.auth-failures": "Too many failed authentications"}
+
+
+def http_problem(exc: HTTPException) -> Response:
+    """An HTTP error under ``/api/`` (no route, wrong method, a rate limit) as a problem."""
+    status = exc.code or 500
+    title = HTTPStatus(status).phrase
+    detail = _API_HTTP_DETAILS.get(status, HTTPStatus(status).description)
+    if isinstance(exc, RateLimitExceeded):
+        scope = exc.limit.scope if isinstance(exc.limit.scope, str) else None
+        title = _RATE_LIMIT_TITLES.get(scope or "", "Too many requests")
+        if exc.limit.error_message:
+            detail = str(exc.description)
+    response = problem(status, title, detail, code=API_HTTP_CODES.get(status))
+    if status == 405 and exc.response is None:
+        allowed = getattr(exc, "valid_methods", None)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
 def _render(status: int, title: str, message: str) -> tuple[Response | str, int]:
     """A page (or problem+json) whose title and message are marked messages, translated here."""
     if _wants_json():
@@ -106,10 +228,14 @@ def register(app: Flask) -> None:
             )
         status = int(exc.status)
         if _wants_json():
-            return problem(status, exc.title, exc.text), status
+            return domain_problem(exc), status
         return render_template(
             "error.html", status=status, title=title_of(exc), message=message_of(exc)
         ), status
+
+    @app.errorhandler(ApiProblem)
+    def api_problem(exc: ApiProblem) -> Response:
+        return problem(exc.status, exc.title, exc.detail, code=exc.code, headers=exc.headers)
 
     @app.errorhandler(SealIntegrityError)
     def integrity_error(exc: SealIntegrityError) -> tuple[Response | str, int]:
@@ -147,6 +273,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response | str, int] | WerkzeugResponse:
         status = exc.code or 500
+        if _wants_json():
+            return http_problem(exc), status
         if exc.response is not None and status not in (401, 403, 404):
             return exc.response  # type: ignore[return-value]
         return _render(

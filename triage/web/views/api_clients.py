@@ -1,30 +1,31 @@
 """Administration of intake API clients: list them, make one (its token is shown once, on the
 page that answers the form, and never again), revoke one. Admins see names, prefixes and scopes,
-never a token after it was shown, and never a report."""
+never a token after it was shown, and never a report. Each write is one block of the unit of
+work; a refused form rolls its block back and shows why."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, Length
 
-from ... import db
-from ...auth import actor_id, requires
 from ...errors import DomainError
 from ...intake import api_clients
 from ...permissions import Permission
-from ...vocab import SourceKind
+from .. import labels
+from ..deps import unit_of_work
+from ..errors import message_of
+from ..gate import actor_id, me, requires
 
 bp = Blueprint("api_clients", __name__, url_prefix="/admin/api-clients")
 
 
 def _scope_choices() -> list[tuple[str, str]]:
-    return [(k.value, k.label) for k in SourceKind]
+    return labels.choices("source_kind")
 
 
 class ClientForm(FlaskForm):  # type: ignore[misc]
@@ -48,7 +49,9 @@ class RevokeForm(FlaskForm):  # type: ignore[misc]
 @bp.route("/")
 @requires(Permission.TOKEN_MANAGE)
 def client_list() -> str:
-    return render_template("admin/api_clients.html", clients=api_clients.list_clients(db.session()))
+    with unit_of_work().read() as db:
+        clients = api_clients.list_clients(db)
+    return render_template("admin/api_clients.html", clients=clients)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -57,16 +60,16 @@ def client_new() -> tuple[str, int] | str:
     form = ClientForm()
     if form.validate_on_submit():
         try:
-            client, token = api_clients.create_client(
-                db.session(),
-                name=form.name.data,
-                scopes=form.scopes.data,
-                actor=actor_id(),
-                created_by=current_user.id,
-            )
+            with unit_of_work().begin() as db:
+                client, token = api_clients.create_client(
+                    db,
+                    name=form.name.data,
+                    scopes=form.scopes.data,
+                    actor=actor_id(),
+                    created_by=me().id,
+                )
         except DomainError as exc:
-            db.rollback_request()
-            form.form_errors.append(exc.message)
+            form.form_errors.append(message_of(exc))
             return render_template("admin/api_clients_new.html", form=form), int(exc.status)
         # The only time the token exists outside the client's hands: rendered, never stored or
         # redirected with, and the response is not cached (Cache-Control: no-store).
@@ -77,10 +80,12 @@ def client_new() -> tuple[str, int] | str:
 @bp.route("/<int:client_id>/revoke", methods=["GET", "POST"])
 @requires(Permission.TOKEN_MANAGE)
 def client_revoke(client_id: int) -> Response | tuple[str, int] | str:
-    client = api_clients.get(db.session(), client_id)
+    with unit_of_work().read() as db:
+        client = api_clients.get(db, client_id)
     form = RevokeForm()
     if client.revoked_at is None and form.validate_on_submit():
-        api_clients.revoke(db.session(), client, actor=actor_id())
+        with unit_of_work().begin() as db:
+            api_clients.revoke(db, api_clients.get(db, client_id), actor=actor_id())
         flash(_("The token of %(name)s was revoked.", name=client.name), "info")
         return redirect(url_for("api_clients.client_list"))
     status = 400 if form.errors else 200
