@@ -441,3 +441,21 @@ def test_a_refused_action_leaves_nothing_half_written(app, accounts, reviewer):
     assert "victim's recorded wishes" in response.get_data(as_text=True)
     assert writes(sent), "the refused block wrote nothing: the test proves nothing"
     assert state(app, case_id) == before
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("ru", "Прежде чем работать с делом, возьмите его в работу."),
+        ("kk", "Іспен жұмыс істемес бұрын оны өзіңізге алыңыз."),
+    ],
+)
+def test_a_refusal_is_shown_in_the_readers_language(app, accounts, reviewer, language, message):
+    code = code_of(app, make_case(app))
+    post(reviewer, f"/cases/{code}/claim")
+    other = signed_in(app, make_user(app, "reviewer.b", Role.REVIEWER, Region.KARAGANDA))
+    refused = post(
+        other, f"/cases/{code}/note", {"text": "mine"}, headers={"Accept-Language": language}
+    )
+    assert refused.status_code == 409
+    assert message in refused.get_data(as_text=True)

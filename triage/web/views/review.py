@@ -316,24 +316,27 @@ def take_next() -> Response:
 @bp.route("/<ref>")
 @requires(Permission.CASE_READ)
 def case_page(ref: str) -> Page:
-    """The case and its timeline, decrypted for the reader: each decryption is an audit event,
-    written in the same block, so the page is shown only once they are committed."""
+    """The case and its timeline, decrypted for the reader. Each decryption is an audit event
+    written in the block, so the page is rendered only once they are committed (and outside the
+    block, which holds SQLite's write lock)."""
     user = me()
     with unit_of_work().begin() as db:
         view = cases.case_view(db, user, ref)
         holds = claims.holds(user, view.case)
         reports = [e.record for e in view.reports]
-        current = view.current_assessment
-        return render_template(
-            "review/case.html",
-            view=view,
-            case=view.case,
-            row=view.row,
-            button=ActionForm(),
-            can_decide=lambda d: decisions.can_decide(user, d),
-            checklist=load_checklist(current.checklist_version) if current else None,
-            matches=linking.matches_for(db, user, reports) if holds else {},
-        )
+        matches = linking.matches_for(db, user, reports) if holds else {}
+    current = view.current_assessment
+    return render_template(
+        "review/case.html",
+        view=view,
+        case=view.case,
+        row=view.row,
+        holds=holds,  # what the holder alone may do (claims.holds)
+        button=ActionForm(),
+        can_decide=lambda d: decisions.can_decide(user, d),
+        checklist=load_checklist(current.checklist_version) if current else None,
+        matches=matches,
+    )
 
 
 @bp.route("/<ref>/claim", methods=["POST"])
