@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from flask_babel import lazy_gettext as _l
-
+from .errors import N_
 from .vocab import MeasureTier, Role, Verification
 
 __all__ = [
@@ -106,7 +105,8 @@ FOLLOW_UP_DAYS_BEFORE = 5
 
 @dataclass(frozen=True)
 class Measure:
-    """One kind of measure. ``label`` and ``notes`` are translated when read.
+    """One kind of measure. ``label`` and ``notes`` are English, marked for translation: the
+    web layer shows them in the reader's language (``triage.web.labels``).
 
     ``has_end_date`` marks measures that expire and so raise a follow-up; ``default_duration`` is
     set only where the term is fixed (``None`` where a court sets it, or it has none).
@@ -118,8 +118,8 @@ class Measure:
     has_end_date: bool = False
     default_duration: timedelta | None = None
     needs_victim_consent: bool = False
-    _label: Any = field(default="", repr=False, compare=False)
-    _notes: Any = field(default="", repr=False, compare=False)
+    _label: str = field(default="", repr=False, compare=False)
+    _notes: str = field(default="", repr=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -147,39 +147,39 @@ def catalogue(durations: Mapping[str, timedelta] = DEFAULT_DURATIONS) -> Mapping
             code="contact_victim",
             tier=MeasureTier.SUPPORTIVE,
             decided_by=(DecidedBy.REVIEWER,),
-            _label=_l("Safe contact with the victim (welfare check)"),
-            _notes=_l("How to contact her safely is in the sealed payload."),
+            _label=N_("Safe contact with the victim (welfare check)"),
+            _notes=N_("How to contact her safely is in the sealed payload."),
         ),
         Measure(
             code="refer_support",
             tier=MeasureTier.SUPPORTIVE,
             decided_by=(DecidedBy.REVIEWER,),
             needs_victim_consent=True,
-            _label=_l(
+            _label=N_(
                 "Referral to a crisis centre, shelter, family support centre, legal aid or "
                 "psychologist for the victim"
             ),
-            _notes=_l("Needs the victim's consent to share her data."),
+            _notes=N_("Needs the victim's consent to share her data."),
         ),
         Measure(
             code="safety_plan",
             tier=MeasureTier.SUPPORTIVE,
             decided_by=(DecidedBy.REVIEWER,),
-            _label=_l("Safety planning with the victim"),
+            _label=N_("Safety planning with the victim"),
         ),
         Measure(
             code="preventive_talk",
             tier=MeasureTier.PREVENTIVE,
             decided_by=(DecidedBy.POLICE,),
-            _label=_l("Preventive conversation with the aggressor"),
-            _notes=_l("Corroboration needed."),
+            _label=N_("Preventive conversation with the aggressor"),
+            _notes=N_("Corroboration needed."),
         ),
         Measure(
             code="preventive_registration",
             tier=MeasureTier.PREVENTIVE,
             decided_by=(DecidedBy.POLICE,),
-            _label=_l("Preventive registration and control of the aggressor"),
-            _notes=_l("Corroboration needed."),
+            _label=N_("Preventive registration and control of the aggressor"),
+            _notes=N_("Corroboration needed."),
         ),
         Measure(
             code="protective_order",
@@ -187,8 +187,8 @@ def catalogue(durations: Mapping[str, timedelta] = DEFAULT_DURATIONS) -> Mapping
             decided_by=(DecidedBy.POLICE,),
             has_end_date=True,
             default_duration=durations.get("protective_order"),
-            _label=_l("Protective order (no violence, no contact, no pursuit of the victim)"),
-            _notes=_l(
+            _label=N_("Protective order (no violence, no contact, no pursuit of the victim)"),
+            _notes=N_(
                 "Valid for a fixed term; a breach is an administrative offence (Article 461); "
                 "follow-up before expiry."
             ),
@@ -199,10 +199,10 @@ def catalogue(durations: Mapping[str, timedelta] = DEFAULT_DURATIONS) -> Mapping
             decided_by=(DecidedBy.COURT,),
             has_end_date=True,
             default_duration=durations.get("special_requirements"),
-            _label=_l(
+            _label=N_(
                 "Petition to the court for special requirements on the aggressor's behaviour"
             ),
-            _notes=_l(
+            _notes=N_(
                 "No contact or pursuit, no weapons, no alcohol or drugs, reporting to police 1–4 "
                 "times a month, in exceptional cases no living with the victim. Set by the court, "
                 "on its own or at police request, for 3 months to 1 year (Code of Administrative "
@@ -213,23 +213,23 @@ def catalogue(durations: Mapping[str, timedelta] = DEFAULT_DURATIONS) -> Mapping
             code="compulsory_assistance",
             tier=MeasureTier.COERCIVE,
             decided_by=(DecidedBy.COURT,),
-            _label=_l(
+            _label=N_(
                 "Petition for court-ordered compulsory medical or psychological assistance for "
                 "the aggressor"
             ),
-            _notes=_l("Ordered by a court on petition; the bill's new measure."),
+            _notes=N_("Ordered by a court on petition; the bill's new measure."),
         ),
         Measure(
             code="administrative_detention",
             tier=MeasureTier.COERCIVE,
             decided_by=(DecidedBy.POLICE, DecidedBy.COURT),
-            _label=_l("Referral for administrative detention or an administrative case"),
+            _label=N_("Referral for administrative detention or an administrative case"),
         ),
         Measure(
             code="criminal_referral",
             tier=MeasureTier.COERCIVE,
             decided_by=(DecidedBy.INVESTIGATORS,),
-            _label=_l(
+            _label=N_(
                 "Referral to investigators (battery, minor or greater harm, threats, "
                 "persecution, sexual harassment)"
             ),
@@ -238,7 +238,7 @@ def catalogue(durations: Mapping[str, timedelta] = DEFAULT_DURATIONS) -> Mapping
             code="no_action",
             tier=MeasureTier.NONE,
             decided_by=(DecidedBy.REVIEWER,),
-            _label=_l("No measure, with a reason"),
+            _label=N_("No measure, with a reason"),
         ),
     )
     return MappingProxyType({m.code: m for m in measures})

@@ -13,19 +13,10 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import Settings
-from ..uow import UnitOfWork
 from ..permissions import Permission, allows
-from ..vocab import (
-    MATCH_KIND_LABELS,
-    Category,
-    Region,
-    ReportStatus,
-    RiskLevel,
-    Role,
-    SourceKind,
-    Verification,
-)
-from . import deps, errors, gate
+from ..uow import UnitOfWork
+from ..vocab import Role
+from . import deps, errors, gate, labels
 from .extensions import babel, csrf, limiter
 from .i18n import LOCALES, TRANSLATIONS, select_locale
 
@@ -74,6 +65,7 @@ def configure(app: Flask, settings: Settings, uow: UnitOfWork) -> None:
 
     app.after_request(_security_headers)
     app.context_processor(_template_helpers)
+    labels.register(app)
     errors.register(app)
     gate.init_app(app)
 
@@ -103,13 +95,6 @@ def _template_helpers() -> dict[str, Any]:
         "LOCALES": LOCALES,
         "Permission": Permission,
         "Role": Role,
-        "Region": Region,
-        "SourceKind": SourceKind,
-        "Verification": Verification,
-        "RiskLevel": RiskLevel,
-        "ReportStatus": ReportStatus,
-        "Category": Category,
-        "MATCH_KIND_LABELS": MATCH_KIND_LABELS,
     }
 
 

@@ -1,0 +1,561 @@
+"""What people read in place of the domain's codes, in the reader's language.
+
+The domain stores and passes codes (``spouse``, ``threat_to_kill``, ``karaganda``); this module
+holds one table per kind of code, translated when shown (``lazy_gettext``). Templates use one
+filter: ``{{ case.region|label("region") }}``; Python code in the web layer uses ``label_of`` and
+``choices``. Dates and times are shown with ``|date`` and ``|datetime`` in the reader's locale,
+and a sealed report payload with ``payload_fields``: its fields in the order of the form that
+collects them, each value labelled or formatted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask
+from flask_babel import format_date, format_datetime, format_time, get_locale, gettext
+from flask_babel import lazy_gettext as _l
+
+from .. import measures, screening
+from ..models import CorroborationMethod
+from ..review.cases import CaseOutcome
+from ..scoring import Answer
+from ..vocab import (
+    CaseStatus,
+    Category,
+    DecisionStatus,
+    Language,
+    MeasureTier,
+    Platform,
+    Region,
+    Relationship,
+    ReporterKind,
+    ReportStatus,
+    RiskLevel,
+    Role,
+    SourceKind,
+    Verification,
+)
+
+#: A label table: code → label (lazy, translated when read), in the order it is offered.
+Table = Mapping[str, Any]
+
+ROLE: Table = {
+    Role.CASEWORKER: _l("Caseworker"),
+    Role.REVIEWER: _l("Reviewer"),
+    Role.SUPERVISOR: _l("Supervisor"),
+    Role.AUDITOR: _l("Auditor"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+REGION: Table = {
+    Region.ABAI: _l("Abai Region"),
+    Region.AKMOLA: _l("Akmola Region"),
+    Region.AKTOBE: _l("Aktobe Region"),
+    Region.ALMATY_REGION: _l("Almaty Region"),
+    Region.ATYRAU: _l("Atyrau Region"),
+    Region.EAST_KAZAKHSTAN: _l("East Kazakhstan Region"),
+    Region.JAMBYL: _l("Jambyl Region"),
+    Region.JETISU: _l("Jetisu Region"),
+    Region.KARAGANDA: _l("Karaganda Region"),
+    Region.KOSTANAY: _l("Kostanay Region"),
+    Region.KYZYLORDA: _l("Kyzylorda Region"),
+    Region.MANGYSTAU: _l("Mangystau Region"),
+    Region.NORTH_KAZAKHSTAN: _l("North Kazakhstan Region"),
+    Region.PAVLODAR: _l("Pavlodar Region"),
+    Region.TURKISTAN: _l("Turkistan Region"),
+    Region.ULYTAU: _l("Ulytau Region"),
+    Region.WEST_KAZAKHSTAN: _l("West Kazakhstan Region"),
+    Region.ASTANA: _l("Astana (city)"),
+    Region.ALMATY: _l("Almaty (city)"),
+    Region.SHYMKENT: _l("Shymkent (city)"),
+}
+
+SOURCE_KIND: Table = {
+    SourceKind.DIRECT: _l("Direct"),
+    SourceKind.MEDIA: _l("Media"),
+    SourceKind.ONLINE: _l("Online"),
+}
+
+VERIFICATION: Table = {
+    Verification.UNVERIFIED: _l("Unverified"),
+    Verification.CORROBORATED: _l("Corroborated"),
+    Verification.UNFOUNDED: _l("Unfounded"),
+}
+
+#: Highest first: the order the review pages offer levels in.
+LEVEL: Table = {
+    RiskLevel.HIGH: _l("High"),
+    RiskLevel.MEDIUM: _l("Medium"),
+    RiskLevel.STANDARD: _l("Standard"),
+}
+
+CASE_STATUS: Table = {CaseStatus.OPEN: _l("open"), CaseStatus.CLOSED: _l("closed")}
+
+REPORT_STATUS: Table = {
+    ReportStatus.RECEIVED: _l("Received"),
+    ReportStatus.LINKED: _l("Linked to a case"),
+    ReportStatus.CLOSED: _l("Closed"),
+}
+
+#: What a probable match was found on (blind-index kinds).
+MATCH_KIND: Table = {
+    "victim": _l("the victim's name and birth date"),
+    "aggressor": _l("the alleged aggressor's name and birth date"),
+    "iin": _l("an IIN"),
+    "phone": _l("a phone number"),
+}
+
+REPORTER: Table = {
+    ReporterKind.VICTIM: _l("The victim herself or himself"),
+    ReporterKind.RELATIVE: _l("A relative"),
+    ReporterKind.NEIGHBOUR: _l("A neighbour"),
+    ReporterKind.WITNESS: _l("A witness"),
+    ReporterKind.PROFESSIONAL: _l("A professional (doctor, teacher, social worker, hotline)"),
+    ReporterKind.ANONYMOUS: _l("Anonymous"),
+}
+
+CATEGORY: Table = {
+    Category.BATTERY: _l("Battery (beatings)"),
+    Category.MINOR_HARM: _l("Minor harm to health"),
+    Category.SERIOUS_HARM: _l("Moderate or serious harm"),
+    Category.KILLING: _l("Attempted or completed killing"),
+    Category.THREAT: _l("Threat (to kill, to harm, with a weapon)"),
+    Category.PERSECUTION: _l("Persecution (stalking, following, monitoring, unwanted contact)"),
+    Category.SEXUAL_HARASSMENT: _l("Sexual harassment"),
+    Category.SEXUAL_VIOLENCE: _l("Sexual violence"),
+    Category.PSYCHOLOGICAL: _l("Psychological violence (humiliation, intimidation, control)"),
+    Category.ECONOMIC: _l("Economic violence (taking money or documents, denying means)"),
+    Category.CHILDREN: _l("Violence witnessed by or directed at children"),
+}
+
+RELATIONSHIP: Table = {
+    Relationship.SPOUSE: _l("Spouse"),
+    Relationship.FORMER_SPOUSE: _l("Former spouse"),
+    Relationship.PARTNER: _l("Partner living together"),
+    Relationship.FORMER_PARTNER: _l("Former partner"),
+    Relationship.COMMON_CHILD: _l("Person with a common child"),
+    Relationship.PARENT: _l("Parent"),
+    Relationship.ADULT_CHILD: _l("Child (adult)"),
+    Relationship.SIBLING: _l("Sibling"),
+    Relationship.OTHER_RELATIVE: _l("Other relative"),
+    Relationship.IN_LAW: _l("In-law"),
+    Relationship.GUARDIAN: _l("Guardian or carer"),
+    Relationship.HOUSEHOLD_MEMBER: _l("Other household member"),
+}
+
+#: Brand names stay as the brands write them; only the generic ones are translated.
+PLATFORM: Table = {
+    Platform.TELEGRAM: "Telegram",
+    Platform.INSTAGRAM: "Instagram",
+    Platform.FACEBOOK: "Facebook",
+    Platform.VK: "VK",
+    Platform.TIKTOK: "TikTok",
+    Platform.X: "X",
+    Platform.WHATSAPP: "WhatsApp",
+    Platform.THREADS: "Threads",
+    Platform.YOUTUBE: "YouTube",
+    Platform.FORUM: _l("Forum"),
+    Platform.OTHER: _l("Other platform"),
+}
+
+LANGUAGE: Table = {
+    Language.RU: _l("Russian"),
+    Language.KK: _l("Kazakh"),
+    Language.EN: _l("English"),
+    Language.OTHER: _l("Other"),
+}
+
+#: A reporter's yes / no / not known (children present, may she be contacted, consent).
+YES_NO_UNKNOWN: Table = {"yes": _l("Yes"), "no": _l("No"), "unknown": _l("Not known")}
+
+#: A checklist answer.
+ANSWER: Table = {Answer.YES: _l("Yes"), Answer.NO: _l("No"), Answer.UNKNOWN: _l("Unknown")}
+
+CORROBORATION_METHOD: Table = {
+    CorroborationMethod.SECOND_SOURCE: _l("A second, independent source"),
+    CorroborationMethod.POLICE_CHECK: _l("A police check at the address"),
+    CorroborationMethod.VICTIM_CONTACT: _l("Contact with the victim"),
+    CorroborationMethod.RECORDS: _l("Medical or official records"),
+}
+
+CASE_OUTCOME: Table = {
+    CaseOutcome.MEASURES_TAKEN: _l("Measures taken"),
+    CaseOutcome.NO_MEASURE_NEEDED: _l("No measure needed"),
+    CaseOutcome.REFERRED_ELSEWHERE: _l("Referred to another authority"),
+    CaseOutcome.VICTIM_DECLINED: _l("The victim declined help"),
+    CaseOutcome.DUPLICATE: _l("Duplicate of another case"),
+    CaseOutcome.UNFOUNDED: _l("Unfounded report"),
+}
+
+DECISION_STATUS: Table = {
+    DecisionStatus.PROPOSED: _l("Proposed"),
+    DecisionStatus.AWAITING_APPROVAL: _l("Awaiting approval"),
+    DecisionStatus.APPROVED: _l("Approved"),
+    DecisionStatus.REJECTED: _l("Rejected"),
+    DecisionStatus.IN_EFFECT: _l("In effect"),
+    DecisionStatus.ENDED: _l("Ended"),
+    DecisionStatus.WITHDRAWN: _l("Withdrawn"),
+}
+
+TIER: Table = {
+    MeasureTier.SUPPORTIVE: _l("supportive"),
+    MeasureTier.PREVENTIVE: _l("preventive"),
+    MeasureTier.COERCIVE: _l("coercive"),
+    MeasureTier.NONE: _l("no measure"),
+}
+
+#: Why a proposal waits for a supervisor (``Decision.because``).
+BECAUSE: Table = {
+    "coercive": _l("coercive measure"),
+    "no_victim_complaint": _l("no complaint from the victim"),
+}
+
+#: Measures and what the decision form tells about them: the catalogue's English text (marked
+#: with ``N_`` in ``triage.measures``, where DOMAIN.md's wording lives), translated here.
+MEASURE: Table = {code: _l(m.label) for code, m in measures.MEASURES.items()}
+MEASURE_NOTES: Table = {code: _l(m.notes) for code, m in measures.MEASURES.items() if m.notes}
+
+#: Screening signals a report carries (``Report.signals``), and the categories' stand-ins.
+SIGNAL: Table = {
+    "violence": _l("violence"),
+    "family": _l("family setting"),
+    "weapon": _l("weapon"),
+    "strangulation": _l("strangulation"),
+    "threat_to_kill": _l("threat to kill"),
+    "threat": _l("threat"),
+    "death": _l("death"),
+    "killing": _l("killing"),
+    "children": _l("children"),
+    "pregnancy": _l("pregnancy"),
+    "stalking": _l("stalking"),
+    "sexual_harassment": _l("sexual harassment"),
+    "sexual_violence": _l("sexual violence"),
+    "injury": _l("injury"),
+    "prior_incidents": _l("earlier incidents"),
+    "repeated_violence": _l("repeated violence"),
+}
+
+#: The risk checklist's items by code (the checklist file holds the English text).
+CHECKLIST_ITEM: Table = {
+    "threat_to_kill": _l(
+        "The aggressor has threatened to kill the victim, the children or someone close"
+    ),
+    "strangulation": _l("The aggressor has ever strangled, choked or suffocated the victim"),
+    "weapon": _l("A weapon (knife, firearm, other object) was used or threatened"),
+    "firearm_access": _l("The aggressor owns or can get a firearm"),
+    "escalation": _l("The violence is becoming more frequent or more severe"),
+    "separation": _l("The victim has recently separated or is trying to leave"),
+    "pregnancy_or_infant": _l("The victim is pregnant or has a baby under one year"),
+    "stalking": _l("The aggressor follows, watches, monitors or harasses the victim"),
+    "sexual_violence": _l("The aggressor has forced or coerced the victim sexually"),
+    "injury_needing_care": _l("The victim was injured and needed medical care"),
+    "order_breach": _l("The aggressor has broken a protective order or court-set requirements"),
+    "victim_fears_death": _l("The victim believes the aggressor could kill her"),
+    "prior_police_calls": _l("The police have been called to this family before"),
+    "children_involved": _l("Children were present, hurt or threatened"),
+    "substance_misuse": _l("The aggressor misuses alcohol or drugs"),
+    "suicide_threat": _l("The aggressor has threatened or attempted suicide"),
+    "coercive_control": _l(
+        "The aggressor controls the victim's money, phone, documents or movements"
+    ),
+    "isolation_or_dependence": _l(
+        "The victim is isolated or depends on the aggressor (no income, disability, "
+        "no family nearby)"
+    ),
+    "violence_to_others": _l("The aggressor has been violent to others or to animals"),
+    "stepchild_in_home": _l("A child in the home is not the aggressor's own"),
+    "unemployment": _l("The aggressor is unemployed"),
+    "jealousy": _l(
+        'The aggressor is violently and constantly jealous ("if I can\'t have you, no one can")'
+    ),
+}
+
+#: The fields of a sealed report payload, as people read them.
+PAYLOAD_FIELD: Table = {
+    "reporter": _l("Reporter"),
+    "reporter_name": _l("Reporter's name"),
+    "reporter_contact": _l("Reporter's contact"),
+    "victim": _l("Victim"),
+    "aggressor": _l("Alleged aggressor"),
+    "name": _l("Name"),
+    "birth_date": _l("Date of birth"),
+    "age": _l("Age"),
+    "iin": _l("IIN"),
+    "phone": _l("Phone"),
+    "address": _l("Address"),
+    "relationship": _l("Relationship"),
+    "place": _l("Place"),
+    "children_present": _l("Children present"),
+    "victim_complaint": _l("Complaint filed by the victim"),
+    "may_contact": _l("May be contacted"),
+    "safe_contact": _l("Safe contact"),
+    "consent_support_services": _l("Consents to support services"),
+    "wishes": _l("Her wishes"),
+    "narrative": _l("Narrative"),
+    "outlet": _l("Outlet"),
+    "url": _l("URL"),
+    "published_on": _l("Published"),
+    "language": _l("Language"),
+    "headline": _l("Headline"),
+    "text": _l("Text"),
+    "people": _l("People named"),
+    "platform": _l("Platform"),
+    "post_url": _l("Post URL"),
+    "author_handle": _l("Author"),
+    "captured_at": _l("Captured at"),
+    "captured_text": _l("Captured text"),
+    "additions": _l("Added information"),
+    "at": _l("When"),
+    "by": _l("By (user id)"),
+}
+
+#: Every table by the name templates give it: ``{{ code|label("relationship") }}``.
+TABLES: Mapping[str, Table] = {
+    "role": ROLE,
+    "region": REGION,
+    "source_kind": SOURCE_KIND,
+    "verification": VERIFICATION,
+    "level": LEVEL,
+    "case_status": CASE_STATUS,
+    "report_status": REPORT_STATUS,
+    "match_kind": MATCH_KIND,
+    "reporter": REPORTER,
+    "category": CATEGORY,
+    "relationship": RELATIONSHIP,
+    "platform": PLATFORM,
+    "language": LANGUAGE,
+    "yes_no_unknown": YES_NO_UNKNOWN,
+    "answer": ANSWER,
+    "corroboration_method": CORROBORATION_METHOD,
+    "case_outcome": CASE_OUTCOME,
+    "decision_status": DECISION_STATUS,
+    "tier": TIER,
+    "because": BECAUSE,
+    "measure": MEASURE,
+    "measure_notes": MEASURE_NOTES,
+    "signal": SIGNAL,
+    "checklist_item": CHECKLIST_ITEM,
+    "payload_field": PAYLOAD_FIELD,
+}
+
+#: The domain's vocabularies each table must cover in full (checked by the tests).
+COVERS: Mapping[str, Iterable[str]] = {
+    "role": Role,
+    "region": Region,
+    "source_kind": SourceKind,
+    "verification": Verification,
+    "level": RiskLevel,
+    "case_status": CaseStatus,
+    "report_status": ReportStatus,
+    "reporter": ReporterKind,
+    "category": Category,
+    "relationship": Relationship,
+    "platform": Platform,
+    "language": Language,
+    "answer": Answer,
+    "corroboration_method": CorroborationMethod,
+    "case_outcome": CaseOutcome,
+    "decision_status": DecisionStatus,
+    "tier": MeasureTier,
+    "measure": measures.MEASURES,
+    "signal": screening.SIGNAL_KINDS,
+}
+
+
+def label_of(kind: str, value: object, default: object = None) -> str:
+    """The label of ``value`` in table ``kind``, in the reader's language; ``default`` (or the
+    value itself) where the table has none, so that an unknown code still shows."""
+    if value is None:
+        return ""
+    found = TABLES[kind].get(str(value))
+    if found is None:
+        return str(value if default is None else default)
+    return str(found)
+
+
+def choices(kind: str, blank: object = None) -> list[tuple[str, str]]:
+    """The table as select choices, in its order, after a blank choice if one is given."""
+    head = [("", str(blank))] if blank is not None else []
+    return head + [(str(code), str(text)) for code, text in TABLES[kind].items()]
+
+
+# -- dates and times -----------------------------------------------------------------------------
+
+
+def _moment_pattern() -> str:
+    """The locale's medium date with its short time: "Mar 5, 2026, 2:30 PM", "5 мар. 2026 г.,
+    14:30", "2026 ж. 05 нау., 14:30" (no seconds: nobody reads them here)."""
+    locale = get_locale()
+    if locale is None:
+        return "medium"
+    return str(locale.datetime_formats["medium"]).format(
+        locale.time_formats["short"].pattern, locale.date_formats["medium"].pattern
+    )
+
+
+def _parsed(value: object) -> date | datetime | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            if "T" in value or " " in value.strip():
+                return datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def show_date(value: object) -> str:
+    """A date (or an ISO date text) in the reader's locale; "" for none."""
+    parsed = _parsed(value)
+    if parsed is None:
+        return "" if value in (None, "") else str(value)
+    day = parsed.date() if isinstance(parsed, datetime) else parsed
+    return str(format_date(day, "medium"))
+
+
+def show_datetime(value: object) -> str:
+    """A moment (or an ISO date-time text) in the reader's locale and the configured time zone
+    (UTC); a bare date is shown as a date."""
+    parsed = _parsed(value)
+    if parsed is None:
+        return "" if value in (None, "") else str(value)
+    if not isinstance(parsed, datetime):
+        return show_date(parsed)
+    return str(format_datetime(parsed, _moment_pattern()))
+
+
+def show_time(value: object) -> str:
+    """The time of day of a moment in the reader's locale ("2:30 PM", "14:30")."""
+    parsed = _parsed(value)
+    if not isinstance(parsed, datetime):
+        return "" if value in (None, "") else str(value)
+    return str(format_time(parsed, "short"))
+
+
+# -- sealed report payloads ------------------------------------------------------------------------
+
+#: The payload fields of each source kind in the order its form asks for them
+#: (templates/intake/direct.html, media.html, online.html); then the information added later.
+FORM_ORDER: Mapping[str, tuple[str, ...]] = {
+    "direct": (
+        "reporter",
+        "reporter_name",
+        "reporter_contact",
+        "victim",
+        "aggressor",
+        "relationship",
+        "place",
+        "children_present",
+        "narrative",
+        "victim_complaint",
+        "may_contact",
+        "safe_contact",
+        "consent_support_services",
+        "wishes",
+        "additions",
+    ),
+    "media": (
+        "outlet",
+        "url",
+        "published_on",
+        "language",
+        "headline",
+        "text",
+        "people",
+        "additions",
+    ),
+    "online": (
+        "platform",
+        "post_url",
+        "author_handle",
+        "captured_at",
+        "captured_text",
+        "additions",
+    ),
+    "person": ("name", "birth_date", "age", "iin", "phone", "address"),
+    "addition": ("at", "by", "text"),
+}
+
+#: The order of the records nested under a field.
+_NESTED = {"victim": "person", "aggressor": "person", "additions": "addition"}
+#: Fields whose values are codes of a table, or dates and moments.
+_VALUE_TABLE = {
+    "reporter": "reporter",
+    "relationship": "relationship",
+    "children_present": "yes_no_unknown",
+    "may_contact": "yes_no_unknown",
+    "consent_support_services": "yes_no_unknown",
+    "language": "language",
+    "platform": "platform",
+}
+_DATES = frozenset({"birth_date", "published_on"})
+_MOMENTS = frozenset({"captured_at", "at"})
+_LONG_TEXT = 160
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One field of a payload as shown: a text (``text``), a nested record (``fields``) or a
+    list (``items``, each a ``Shown`` without a label)."""
+
+    label: str
+    text: str | None = None
+    long: bool = False
+    fields: tuple[Shown, ...] | None = None
+    items: tuple[Shown, ...] | None = None
+
+
+def _ordered(record: Mapping[str, Any], order: Iterable[str]) -> list[str]:
+    known = [key for key in order if key in record]
+    return known + sorted(key for key in record if key not in known)
+
+
+def _value(key: str, value: Any, record_kind: str) -> Shown:
+    # A field no table knows (an older payload's) is shown by its name, humanised.
+    label = label_of("payload_field", key, key.replace("_", " ").capitalize()) if key else ""
+    if isinstance(value, Mapping):
+        nested = _NESTED.get(key, record_kind)
+        return Shown(label, fields=tuple(_fields(value, nested)))
+    if isinstance(value, list | tuple):
+        nested = _NESTED.get(key, record_kind)
+        return Shown(label, items=tuple(_value("", item, nested) for item in value))
+    if value is True or value is False:
+        return Shown(label, text=str(gettext("yes") if value else gettext("no")))
+    if key in _VALUE_TABLE:
+        return Shown(label, text=label_of(_VALUE_TABLE[key], value))
+    if key in _DATES:
+        return Shown(label, text=show_date(value))
+    if key in _MOMENTS:
+        return Shown(label, text=show_datetime(value))
+    text = "" if value is None else str(value)
+    return Shown(label, text=text, long="\n" in text or len(text) > _LONG_TEXT)
+
+
+def _fields(record: Mapping[str, Any], kind: str) -> list[Shown]:
+    order = FORM_ORDER.get(kind, ())
+    return [_value(key, record[key], kind) for key in _ordered(record, order)]
+
+
+def payload_fields(payload: Mapping[str, Any] | None, source_kind: str) -> list[Shown]:
+    """A report's sealed payload as labelled fields in the order of its form (fields no form
+    asks for come last, by name), codes labelled, dates in the reader's locale."""
+    return _fields(payload or {}, source_kind)
+
+
+def _label_filter(value: object, kind: str, default: object = None) -> str:
+    return label_of(kind, value, default)
+
+
+def register(app: Flask) -> None:
+    """The template filters: ``label``, ``date``, ``datetime``, ``time`` and ``payload_fields``."""
+    app.add_template_filter(_label_filter, "label")
+    app.add_template_filter(show_date, "date")
+    app.add_template_filter(show_datetime, "datetime")
+    app.add_template_filter(show_time, "time")
+    app.add_template_filter(payload_fields, "payload_fields")
