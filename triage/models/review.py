@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -52,17 +51,6 @@ class CorroborationMethod(StrEnum):
     POLICE_CHECK = "police_check"
     VICTIM_CONTACT = "victim_contact"
     RECORDS = "records"
-
-    @property
-    def label(self) -> str:
-        return str(
-            {
-                "second_source": _l("A second, independent source"),
-                "police_check": _l("A police check at the address"),
-                "victim_contact": _l("Contact with the victim"),
-                "records": _l("Medical or official records"),
-            }[self.value]
-        )
 
 
 class NoteKind(StrEnum):

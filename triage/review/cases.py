@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -53,19 +52,6 @@ class CaseOutcome(StrEnum):
     DUPLICATE = "duplicate"
     UNFOUNDED = "unfounded"
 
-    @property
-    def label(self) -> str:
-        return str(_OUTCOME_LABELS[self])
-
-
-_OUTCOME_LABELS = {
-    CaseOutcome.MEASURES_TAKEN: _l("Measures taken"),
-    CaseOutcome.NO_MEASURE_NEEDED: _l("No measure needed"),
-    CaseOutcome.REFERRED_ELSEWHERE: _l("Referred to another authority"),
-    CaseOutcome.VICTIM_DECLINED: _l("The victim declined help"),
-    CaseOutcome.DUPLICATE: _l("Duplicate of another case"),
-    CaseOutcome.UNFOUNDED: _l("Unfounded report"),
-}
 
 #: Outcomes a reviewer may choose when closing a case by hand.
 CLOSING_OUTCOMES = tuple(o for o in CaseOutcome if o is not CaseOutcome.UNFOUNDED)

@@ -2,10 +2,11 @@
 
 The domain stores and passes codes (``spouse``, ``threat_to_kill``, ``karaganda``); this module
 holds one table per kind of code, translated when shown (``lazy_gettext``). Templates use one
-filter: ``{{ case.region|label("region") }}``; Python code in the web layer uses ``label_of`` and
-``choices``. Dates and times are shown with ``|date`` and ``|datetime`` in the reader's locale,
-and a sealed report payload with ``payload_fields``: its fields in the order of the form that
-collects them, each value labelled or formatted.
+filter: ``{{ case.region|label("region") }}``; Python code in the web layer uses ``label_of``,
+``label_for`` (a vocabulary's member) and ``choices``. Dates and times are shown with ``|date``,
+``|datetime`` and ``|time`` in the reader's locale, and a sealed report payload with
+``payload_fields``: its fields in the order of the form that collects them, each value labelled
+or formatted.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from flask import Flask
@@ -375,6 +377,17 @@ def label_of(kind: str, value: object, default: object = None) -> str:
     if found is None:
         return str(value if default is None else default)
     return str(found)
+
+
+#: Each vocabulary's table, so that a member finds its own label (``label_for``).
+_TABLE_OF: Mapping[type, str] = {
+    codes: kind for kind, codes in COVERS.items() if isinstance(codes, type)
+}
+
+
+def label_for(member: StrEnum) -> str:
+    """The label of a vocabulary's member (``Role.REVIEWER``, ``Region.ABAI``…)."""
+    return label_of(_TABLE_OF[type(member)], member)
 
 
 def choices(kind: str, blank: object = None) -> list[tuple[str, str]]:

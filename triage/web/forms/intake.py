@@ -24,6 +24,7 @@ from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ...vocab import Category, Language, Platform, Region, Relationship, ReporterKind
+from ..labels import label_for
 
 
 class CheckboxesField(SelectMultipleField):  # type: ignore[misc]
@@ -33,7 +34,7 @@ class CheckboxesField(SelectMultipleField):  # type: ignore[misc]
 
 def _choices(enum: Any, blank: str | None = None) -> list[tuple[str, str]]:
     head = [("", blank)] if blank is not None else []
-    return head + [(v.value, v.label) for v in enum]
+    return head + [(v.value, label_for(v)) for v in enum]
 
 
 def _regions() -> list[tuple[str, str]]:

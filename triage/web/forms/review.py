@@ -30,7 +30,7 @@ from ... import measures
 from ...models import CorroborationMethod, User, VerificationOutcome
 from ...review import cases
 from ...scoring import Answer, Checklist
-from ...vocab import Region, SourceKind
+from ..labels import choices, label_for, label_of
 
 #: A label table: code → (lazy) label, in the order it is offered.
 Labels = Mapping[Any, Any]
@@ -70,12 +70,12 @@ class FilterForm(FlaskForm):  # type: ignore[misc]
 
     region = SelectField(
         _l("Region"),
-        choices=lambda: [("", str(_l("All regions")))] + [(r.value, r.label) for r in Region],
+        choices=lambda: choices("region", _l("All regions")),
         validators=[Optional()],
     )
     source = SelectField(
         _l("Source"),
-        choices=lambda: [("", str(_l("Any source")))] + [(s.value, s.label) for s in SourceKind],
+        choices=lambda: choices("source_kind", _l("Any source")),
         validators=[Optional()],
     )
     level = SelectField(_l("Risk level"), choices=[], validators=[Optional()])
@@ -162,7 +162,7 @@ class VerifyForm(VersionedForm):
         _l("Corroborated by"),
         choices=lambda: (
             [("", str(_l("— for a corroboration, choose how —")))]
-            + [(m.value, m.label) for m in CorroborationMethod]
+            + [(m.value, label_for(m)) for m in CorroborationMethod]
         ),
         validators=[Optional()],
     )
@@ -190,7 +190,8 @@ class DecisionForm(VersionedForm):
         """The catalogue's measures, each with its tier; ``chosen`` (from the case page's link)
         preselected when it is one of them."""
         self.measure.choices = [
-            (m.code, f"{m.label} ({tiers[m.tier.value]})") for m in measures.MEASURES.values()
+            (m.code, f"{label_of('measure', m.code)} ({tiers[m.tier.value]})")
+            for m in measures.MEASURES.values()
         ]
         if chosen in measures.MEASURES:
             self.measure.data = chosen
@@ -207,7 +208,7 @@ class NoteForm(FlaskForm):  # type: ignore[misc]
 class CloseForm(VersionedForm):
     outcome = SelectField(
         _l("Outcome"),
-        choices=lambda: [(o.value, o.label) for o in cases.CLOSING_OUTCOMES],
+        choices=lambda: [(o.value, label_for(o)) for o in cases.CLOSING_OUTCOMES],
         validators=[DataRequired()],
     )
     note = TextAreaField(_l("Closing note"), validators=[Optional(), Length(max=10000)])
@@ -221,7 +222,7 @@ class ReassignForm(FlaskForm):  # type: ignore[misc]
 
     def offer(self, holders: Iterable[User]) -> Self:
         self.to_user.choices = [("", str(_l("Nobody (free the case)")))] + [
-            (str(u.id), f"{u.username} ({u.role_enum.label})") for u in holders
+            (str(u.id), f"{u.username} ({label_for(u.role_enum)})") for u in holders
         ]
         return self
 

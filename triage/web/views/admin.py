@@ -20,16 +20,17 @@ from ...vocab import Region, Role
 from ..deps import unit_of_work
 from ..errors import message_of
 from ..gate import actor_id, requires
+from ..labels import label_for
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _role_choices() -> list[tuple[str, str]]:
-    return [(r.value, r.label) for r in Role]
+    return [(r.value, label_for(r)) for r in Role]
 
 
 def _region_choices() -> list[tuple[str, str]]:
-    return [("", str(_l("All regions")))] + [(r.value, r.label) for r in Region]
+    return [("", str(_l("All regions")))] + [(r.value, label_for(r)) for r in Region]
 
 
 class UserForm(FlaskForm):  # type: ignore[misc]

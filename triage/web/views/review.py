@@ -20,7 +20,6 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -29,8 +28,8 @@ from ...errors import N_, DomainError
 from ...models import Case, CorroborationMethod, Decision, User, VerificationOutcome
 from ...permissions import Permission
 from ...review import assessments, cases, claims, decisions, followups, linking, verification
-from ...scoring import Answer, load_checklist
-from ...vocab import DecisionStatus, MeasureTier, RiskLevel, Role, Verification
+from ...scoring import load_checklist
+from ...vocab import DecisionStatus, Role
 from ..deps import rules, unit_of_work
 from ..errors import flash_refusal, message_of
 from ..forms.review import (
@@ -47,41 +46,17 @@ from ..forms.review import (
     assessment_form,
 )
 from ..gate import me, requires
+from ..labels import ANSWER as ANSWER_LABELS
+from ..labels import BECAUSE as BECAUSE_LABELS
+from ..labels import DECISION_STATUS as DECISION_STATUS_LABELS
+from ..labels import LEVEL as LEVEL_LABELS
+from ..labels import TIER as TIER_LABELS
+from ..labels import VERIFICATION as VERIFICATION_LABELS
+from ..labels import label_of, show_date
 
 bp = Blueprint("review", __name__, url_prefix="/cases")
 
 Page = Response | str | tuple[str, int]
-
-LEVEL_LABELS = {
-    RiskLevel.HIGH.value: _l("High"),
-    RiskLevel.MEDIUM.value: _l("Medium"),
-    RiskLevel.STANDARD.value: _l("Standard"),
-}
-VERIFICATION_LABELS = {
-    Verification.UNVERIFIED.value: _l("Unverified"),
-    Verification.CORROBORATED.value: _l("Corroborated"),
-    Verification.UNFOUNDED.value: _l("Unfounded"),
-}
-DECISION_STATUS_LABELS = {
-    DecisionStatus.PROPOSED.value: _l("Proposed"),
-    DecisionStatus.AWAITING_APPROVAL.value: _l("Awaiting approval"),
-    DecisionStatus.APPROVED.value: _l("Approved"),
-    DecisionStatus.REJECTED.value: _l("Rejected"),
-    DecisionStatus.IN_EFFECT.value: _l("In effect"),
-    DecisionStatus.ENDED.value: _l("Ended"),
-    DecisionStatus.WITHDRAWN.value: _l("Withdrawn"),
-}
-TIER_LABELS = {
-    MeasureTier.SUPPORTIVE.value: _l("supportive"),
-    MeasureTier.PREVENTIVE.value: _l("preventive"),
-    MeasureTier.COERCIVE.value: _l("coercive"),
-    MeasureTier.NONE.value: _l("no measure"),
-}
-BECAUSE_LABELS = {
-    "coercive": _l("coercive measure"),
-    "no_victim_complaint": _l("no complaint from the victim"),
-}
-ANSWER_LABELS = {Answer.YES: _l("Yes"), Answer.NO: _l("No"), Answer.UNKNOWN: _l("Unknown")}
 
 
 @bp.app_template_filter("duration")
@@ -139,10 +114,9 @@ class FormPage:
 
 
 def _follow_up_params(decision: Decision, _case: Case) -> dict[str, object]:
-    measure = measures.MEASURES.get(decision.measure)
     return {
-        "measure": measure.label if measure else decision.measure,
-        "end": decision.ends_on.isoformat() if decision.ends_on else "—",
+        "measure": label_of("measure", decision.measure),
+        "end": show_date(decision.ends_on) if decision.ends_on else "—",
     }
 
 
