@@ -15,7 +15,8 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "triage" / "translations"
-PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+#: A named placeholder and its conversion: ``%(name)s``, ``%(n)d``.
+PLACEHOLDER = re.compile(r"%\((\w+)\)([sdifr])")
 
 
 def _catalog(locale: str):
