@@ -92,7 +92,7 @@ def test_a_filed_report_opens_to_its_payload(app: Flask) -> None:
         assert "Айгүл".encode() not in (report.payload or b"")
         key = session.get(DataKey, filed.data_key_id)
         assert key is not None
-        assert key.kek_id == sealed.keyring().active_kek
+        assert key.kek_id == sealed.keyring(session).active_kek
         assert sealed.kek_ids_in_use(session) == {key.kek_id: 1}
 
 

@@ -100,7 +100,8 @@ def _template_helpers() -> dict[str, Any]:
 
 def register_blueprints(app: Flask) -> None:
     from .gate import public
-    from .views import account, admin, api, api_clients, home, intake, login, review
+    from . import api
+    from .views import account, admin, api_clients, home, intake, login, review
     from .views import audit as audit_views
 
     app.view_functions["static"] = public(app.view_functions["static"])
