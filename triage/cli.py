@@ -19,7 +19,18 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from . import audit, audit_export, create_app, demo, keys, retention, scoring, screening, users
+from . import (
+    audit,
+    audit_export,
+    create_app,
+    demo,
+    keys,
+    retention,
+    screening,
+    screening_model,
+    screening_training,
+    users,
+)
 from .config import ConfigError, Settings, from_environment
 from .crypto import CryptoError, Keyring
 from .errors import DomainError
@@ -207,14 +218,53 @@ def import_feed(source: str) -> None:
 
 @main.command("screen")
 def screen_command() -> None:
-    """Screen text from standard input; print the result as JSON (candidate, language, signals)."""
+    """Screen text from standard input; print the verdict as JSON (verdict, probability,
+    language, signals, provisional level)."""
     text = sys.stdin.read()
     found = screening.screen(text)
-    result = {
-        **found.as_dict(),
-        "provisional_level": scoring.provisional_level_from_signals(found.kinds).value,
-    }
+    result = {**found.as_dict(), "provisional_level": found.level}
     click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+@main.group("screening")
+def screening_group() -> None:
+    """The trained screening model."""
+
+
+@screening_group.command("train")
+@click.option(
+    "--corpus",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("tests/data/screening"),
+    show_default=True,
+    help="The labelled corpus (JSON Lines files).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=screening_model.ARTEFACT,
+    show_default=True,
+    help="Where the model's artefact goes (the package's own by default).",
+)
+def screening_train(corpus: Path, out: Path) -> None:
+    """Train the model on the corpus's training part; record the data's hash and figures."""
+    try:
+        with click.progressbar(length=3, label="Training", file=sys.stderr) as bar:
+            model = screening_training.train_and_save(corpus, out, progress=bar.update)
+    except screening_training.CorpusError as exc:
+        raise click.ClickException(str(exc)) from None
+    meta = model.meta
+    click.echo(
+        f"Trained on {meta['trained_on']} texts ({meta['held_back']} held back), "
+        f"{meta['weights']} weights; data sha256 {meta['data_sha256'][:16]}…"
+    )
+    held = meta["held_back_figures"]
+    click.echo(
+        f"Held back: candidates recall {held['candidate']['recall']}, precision "
+        f"{held['candidate']['precision']}; reaching a reviewer recall "
+        f"{held['reaches_reviewer']['recall']}, precision {held['reaches_reviewer']['precision']}."
+    )
+    click.echo(f"Written to {out}")
 
 
 @main.command("purge")
