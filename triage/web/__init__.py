@@ -99,8 +99,8 @@ def _template_helpers() -> dict[str, Any]:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .gate import public
     from . import api
+    from .gate import public
     from .views import account, admin, api_clients, home, intake, login, review
     from .views import audit as audit_views
 
