@@ -145,7 +145,11 @@ def test_screen_reads_stdin_and_prints_json(name: str, candidate: bool) -> None:
     assert result.exit_code == 0, result.output
     verdict = json.loads(result.output)
     assert verdict["candidate"] is candidate
+    assert verdict["verdict"] == ("candidate" if candidate else "not_candidate")
+    assert 0.0 <= verdict["probability"] <= 1.0
     assert verdict["language"] == name[:2]
     assert isinstance(verdict["score"], float)
     assert all({"kind", "term", "start", "end"} <= set(s) for s in verdict["signals"])
-    assert verdict["provisional_level"] in {"standard", "medium", "high"}
+    # One verdict: a text that is not a candidate has no provisional level.
+    expected = {"standard", "medium", "high"} if candidate else {None}
+    assert verdict["provisional_level"] in expected

@@ -1,0 +1,90 @@
+"""Benchmark: screening on the held-back part of the corpus, and its speed.
+
+Prints recall, precision and F1 per language form and per source kind on the texts held back
+from training and tuning (``triage.screening_training.split_of``), for three readings:
+
+- ``rules``: the lexicon's rules alone (what screening was before the model);
+- ``candidate``: the one verdict's candidates;
+- ``reaches``: candidates and the review band together — every text a person will see.
+
+Then the milliseconds per text of ``screening.screen`` (rules, model and verdict), as the median
+and the 95th percentile over the held-back texts, and the same for 5 KB articles.
+
+    .venv/bin/python bench/screening.py
+    .venv/bin/python bench/screening.py --corpus path/to/other/jsonl/folder --all
+
+``--all`` measures every text of the corpus instead of the held-back part: use it for a corpus
+none of the model's texts came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from triage import screening
+from triage.screening_training import Figures, Text, by_group, figures, load_corpus
+
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "screening"
+
+
+def _row(name: str, f: Figures) -> str:
+    return (
+        f"  {name:<10} n={f.n:<5} incidents={f.incidents:<4} "
+        f"recall {f.recall:.3f}  precision {f.precision:.3f}  F1 {f.f1:.3f}"
+    )
+
+
+def report(texts: Sequence[Text], flagged: Sequence[bool], title: str) -> None:
+    print(f"{title}")
+    print(_row("all", figures(texts, flagged)))
+    groups: list[tuple[str, Callable[[Text], str]]] = [
+        ("language form", lambda t: t.lang),
+        ("source kind", lambda t: t.source),
+    ]
+    for heading, key in groups:
+        print(f"  by {heading}:")
+        for name, f in by_group(texts, flagged, key).items():
+            print("  " + _row(name, f))
+
+
+def timings(texts: Sequence[str]) -> tuple[float, float]:
+    screening.screen("warm up: the model and the lemmatiser load once")
+    spent = []
+    for text in texts:
+        started = time.perf_counter()
+        screening.screen(text)
+        spent.append((time.perf_counter() - started) * 1000)
+    spent.sort()
+    return statistics.median(spent), spent[int(0.95 * (len(spent) - 1))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--all", action="store_true", help="every text, not the held-back part")
+    args = parser.parse_args()
+
+    texts = load_corpus(args.corpus)
+    if not args.all:
+        texts = [t for t in texts if t.split == "held_back"]
+    print(f"{len(texts)} texts ({'all of' if args.all else 'held back from'} {args.corpus})\n")
+    found = [screening.screen(t.text) for t in texts]
+    report(texts, [screening.rules(t.text).candidate for t in texts], "rules alone")
+    report(texts, [f.candidate for f in found], "candidates (the verdict)")
+    report(texts, [f.reaches_reviewer for f in found], "reaching a reviewer (candidates + review)")
+    review = sum(f.review for f in found)
+    print(f"review band: {review} texts ({review / max(1, len(found)):.1%})\n")
+
+    median, p95 = timings([t.text for t in texts])
+    print(f"screen(): median {median:.2f} ms, 95th percentile {p95:.2f} ms per text")
+    long_texts = [(t.text + "\n\n") * (5120 // max(1, len(t.text)) + 1) for t in texts[:50]]
+    median, p95 = timings([t[:5120] for t in long_texts])
+    print(f"screen() on 5 KB articles: median {median:.2f} ms, 95th percentile {p95:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
