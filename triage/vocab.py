@@ -159,3 +159,20 @@ class Language(StrEnum):
     KK = "kk"
     EN = "en"
     OTHER = "other"
+
+
+class ScreeningVerdict(StrEnum):
+    """What screening made of a media or online text (``triage.screening.VERDICTS``)."""
+
+    CANDIDATE = "candidate"
+    REVIEW = "review"
+    NOT_CANDIDATE = "not_candidate"
+
+
+class ScreenedStatus(StrEnum):
+    """Where a screened-out feed item stands: waiting in the reviewers' list, promoted to a
+    report, or expired under the retention rules (its data key destroyed)."""
+
+    WAITING = "waiting"
+    PROMOTED = "promoted"
+    EXPIRED = "expired"

@@ -18,6 +18,7 @@ from .review import (
     VerificationOutcome,
     VerificationStep,
 )
+from .screened import ScreenedItem
 
 __all__ = [
     "ApiClient",
@@ -35,6 +36,7 @@ __all__ = [
     "OverrideStatus",
     "Report",
     "ReportIndex",
+    "ScreenedItem",
     "SealedMixin",
     "UTCDateTime",
     "User",

@@ -30,6 +30,7 @@ from ..vocab import (
     ReportStatus,
     RiskLevel,
     Role,
+    ScreeningVerdict,
     SourceKind,
     Verification,
 )
@@ -147,6 +148,7 @@ class Report(SealedMixin, Base):
         enum_check("status", ReportStatus),
         enum_check("verification", Verification),
         enum_check("risk_level", RiskLevel),
+        enum_check("screening_verdict", ScreeningVerdict),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -165,6 +167,9 @@ class Report(SealedMixin, Base):
     api_client_id: Mapped[int | None] = mapped_column(ForeignKey("api_client.id"), index=True)
     #: Screening signal kinds (violence, weapon, …) of a media or online text; counting data.
     signals: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    #: What feed import's screening made of it (``review``: the review band, a reviewer decides;
+    #: ``not_candidate``: screened out, then promoted by a reviewer); none for other reports.
+    screening_verdict: Mapped[str | None] = mapped_column(String(16))
 
     case: Mapped[Case | None] = relationship(back_populates="reports")
 
