@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.dates import format_date
 
 from tests.e2e.conftest import Instance, Server
 
@@ -52,6 +53,8 @@ YESTERDAY = TODAY - timedelta(days=1)
 VICTIM = "Dana Zhaksylykova"
 VICTIM_CYRILLIC = "Дана Жаксылыкова"
 VICTIM_BORN = "1988-09-23"
+#: How the report page shows that date to an English reader (the reader's locale, not ISO).
+VICTIM_BORN_SHOWN = "Sep 23, 1988"
 PHONE = "+7 702 555 0199"
 PHONE_OTHERWISE = "8 (702) 555-01-99"
 AGGRESSOR = "Arman Zhaksylykov"
@@ -226,7 +229,8 @@ def test_a_report_becomes_an_approved_protective_order(office: Office, tmp_path:
 
     # Her report page: what she typed, decrypted for her, and the screenshot.
     said = tab.locator("section.card", has=tab.get_by_role("heading", name="What the report says"))
-    for value in (VICTIM, VICTIM_BORN, PHONE, AGGRESSOR, NARRATIVE, SAFE_CONTACT, "neighbour"):
+    shown = (VICTIM, VICTIM_BORN_SHOWN, PHONE, AGGRESSOR, NARRATIVE, SAFE_CONTACT, "A neighbour")
+    for value in shown:
         expect(said).to_contain_text(value)
     facts = tab.locator("dl.facts")
     expect(facts).to_contain_text("Karaganda Region")
@@ -364,7 +368,8 @@ def test_a_report_becomes_an_approved_protective_order(office: Office, tmp_path:
     expect(decision_row).to_have_count(1)
     expect(decision_row).to_contain_text("Awaiting approval")
     expect(decision_row).to_contain_text("coercive measure")
-    expect(decision_row).to_contain_text(f"{TODAY.isoformat()} – {ends.isoformat()}")
+    period = [format_date(day, "medium", locale="en") for day in (TODAY, ends)]
+    expect(decision_row).to_contain_text(" – ".join(period))
     expect(decision_row.get_by_role("button", name="Withdraw")).to_be_visible()
     expect(decision_row.get_by_role("button", name="Approve")).to_have_count(0)
     decision_id = (decision_row.get_attribute("id") or "").removeprefix("decision-")
