@@ -127,12 +127,13 @@ def create_user(username: str, role: str, region: str | None, password_stdin: bo
 @main.command("demo")
 def demo_command() -> None:
     """Demo accounts of every role (fresh passwords, printed) and demo reports of every source."""
-    uow = _uow()
+    settings, uow = _open()
     with _transaction(uow) as session:
         accounts = demo.ensure_accounts(session)
         caseworker = next(a for a in accounts if a.role is Role.CASEWORKER)
         caseworker_id = users.find(session, caseworker.username).id
-        filed = demo.ensure_reports(session, caseworker_id)
+        rules = ReviewRules.from_settings(settings)
+        filed = demo.ensure_reports(session, caseworker_id, rules=rules)
     click.echo("Demo accounts (passwords are new on every run of `triage demo`):")
     width = max(len(a.username) for a in accounts)
     for a in accounts:
@@ -186,9 +187,10 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
 @main.command("import-feed")
 @click.argument("source", metavar="URL_OR_FILE")
 def import_feed(source: str) -> None:
-    """Import an RSS or Atom feed: screen every item, file candidates as unverified media reports.
+    """Import an RSS or Atom feed: screen every item; file candidates and review-band items as
+    unverified media reports, keep the rest for reviewers in the list of screened-out items.
 
-    Items already on record (same link) are skipped, so running it again files nothing twice.
+    Items already on record (same link) are skipped, so running it again adds nothing twice.
     """
     settings, uow = _open()
     try:
@@ -202,13 +204,19 @@ def import_feed(source: str) -> None:
                     bar.update(1)
 
             outcome = feeds.import_feed(
-                uow, source, rules=ReviewRules.from_settings(settings), progress=walk
+                uow,
+                source,
+                rules=ReviewRules.from_settings(settings),
+                screened_days=settings.screened_retention_days,
+                progress=walk,
             )
     except feeds.FeedError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
-        f"{outcome.total} items: {outcome.imported} imported, {outcome.already} already imported, "
-        f"{outcome.dropped} not about domestic violence, {outcome.failed} failed."
+        f"{outcome.total} items: {outcome.imported} imported, "
+        f"{outcome.review_band} imported on the review band, "
+        f"{outcome.screened_out} screened out (kept for reviewers), "
+        f"{outcome.already} already seen, {outcome.failed} failed."
     )
     for problem in outcome.problems:
         click.echo(f"  {problem}", err=True)
@@ -279,25 +287,36 @@ def screening_train(corpus: Path, out: Path) -> None:
 def purge_command(
     case_code: str | None, older_than_days: int | None, dry_run: bool, yes: bool
 ) -> None:
-    """Crypto-shred closed cases: destroy their data keys so their sealed data is gone for good."""
+    """Crypto-shred closed cases: destroy their data keys so their sealed data is gone for good.
+
+    Without --case, also expire the screened-out feed items past TRIAGE_SCREENED_RETENTION_DAYS
+    that nobody promoted: their keys are destroyed too.
+    """
     settings, uow = _open()
     days = settings.retention_days if older_than_days is None else older_than_days
     with _transaction(uow) as session:
         if case_code:
             cases, reason = [retention.find_case(session, case_code)], "erasure_request"
+            items = []
         else:
             cases, reason = retention.due(session, older_than=timedelta(days=days)), "retention"
+            items = retention.screened_due(session)
         codes = ", ".join(c.code for c in cases) or "none"
         click.echo(f"Cases to purge ({reason}): {codes}")
-        if dry_run or not cases:
+        if not case_code:
+            click.echo(f"Screened-out items past their time: {len(items)}")
+        if dry_run or not (cases or items):
             return
         if not yes and not click.confirm(
             "Destroy their keys? This cannot be undone", default=False
         ):
             raise click.ClickException("Nothing was purged.")
         done = retention.purge(session, cases, actor=audit.SYSTEM_ACTOR, reason=reason)
+        expired = retention.expire_screened(session, items, actor=audit.SYSTEM_ACTOR)
     retention.vacuum_keys(uow.engine)
     click.echo(f"Purged {done.records} sealed records in {done.cases} cases.")
+    if not case_code:
+        click.echo(f"Expired {expired} screened-out items (their keys destroyed).")
 
 
 @main.group("keys")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from . import users
 from .intake import schema, service
 from .models import Report, User
-from .review.demo import triage_demo_cases
+from .review.rules import ReviewRules
 from .vocab import Region, Role
 
 DEMO_ACCOUNTS: tuple[tuple[str, Role, Region | None], ...] = (
@@ -151,7 +151,9 @@ def _demo_reports(today: date) -> list[dict[str, Any]]:
     ]
 
 
-def ensure_reports(session: Session, caseworker_id: int) -> int:
+def ensure_reports(
+    session: Session, caseworker_id: int, *, rules: ReviewRules | None = None
+) -> int:
     """File the demo reports once, through intake like any report; later runs add nothing.
 
     The neighbour's report names the same woman (in Cyrillic, with her phone typed differently):
@@ -164,7 +166,9 @@ def ensure_reports(session: Session, caseworker_id: int) -> int:
     for raw in _demo_reports(date.today()):
         incoming = schema.parse(raw)
         try:
-            service.file(session, incoming, actor=actor, filed_by=caseworker_id, attested=True)
+            service.file(
+                session, incoming, actor=actor, filed_by=caseworker_id, attested=True, rules=rules
+            )
         except service.ConfirmLink as asked:
             service.file(
                 session,
@@ -173,7 +177,7 @@ def ensure_reports(session: Session, caseworker_id: int) -> int:
                 filed_by=caseworker_id,
                 link_case_id=asked.matches[0].case_id,
                 attested=True,
+                rules=rules,
             )
         filed += 1
-    triage_demo_cases(session)
     return filed
