@@ -9,7 +9,7 @@ input into a typed ``DirectReport``, ``MediaReport`` or ``OnlineReport``, or rai
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -32,11 +32,26 @@ from ..vocab import Category, Language, Platform, Region, Relationship, Reporter
 EARLIEST = date(1900, 1, 1)
 
 
-class InvalidReport(InvalidInput):
-    """The input broke one or more field rules; ``errors`` maps each field path to messages."""
+#: One field's problem: a message marked with ``N_`` and the values of its placeholders.
+Problem = tuple[str, dict[str, object]]
 
-    def __init__(self, errors: Mapping[str, list[str]]) -> None:
-        self.errors = dict(errors)
+
+class InvalidReport(InvalidInput):
+    """The input broke one or more field rules.
+
+    ``problems`` maps each field path to its problems (message and params, translated where they
+    are shown: next to the form's field); ``errors`` has the same in English, for the API.
+    """
+
+    def __init__(self, problems: Mapping[str, Sequence[Problem | str]]) -> None:
+        self.problems: dict[str, list[Problem]] = {
+            path: [p if isinstance(p, tuple) else (p, {}) for p in found]
+            for path, found in problems.items()
+        }
+        self.errors = {
+            path: [message % params if params else message for message, params in found]
+            for path, found in self.problems.items()
+        }
         first = next(iter(self.errors.items()), ("", [""]))
         if first[0]:
             super().__init__(N_("%(field)s: %(problem)s"), field=first[0], problem=first[1][0])
@@ -48,9 +63,9 @@ def _encodable(value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("contains characters that are not valid text") from None
+        raise ValueError(N_("contains characters that are not valid text")) from None
     if "\x00" in value:
-        raise ValueError("contains a NUL character")
+        raise ValueError(N_("contains a NUL character"))
     return value
 
 
@@ -81,27 +96,27 @@ def _http_url(value: str) -> str:
     try:
         parts.port  # noqa: B018 (reading it validates it)
     except ValueError:
-        raise ValueError("has an invalid port number") from None
+        raise ValueError(N_("has an invalid port number")) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http:// or https:// address")
+        raise ValueError(N_("must be an http:// or https:// address"))
     if any(c.isspace() for c in value):
-        raise ValueError("must not contain spaces")
+        raise ValueError(N_("must not contain spaces"))
     return value
 
 
 def _not_future(value: date | None) -> date | None:
     if value is not None:
         if value > datetime.now(UTC).date():
-            raise ValueError("cannot be in the future")
+            raise ValueError(N_("cannot be in the future"))
         if value < EARLIEST:
-            raise ValueError("is too far in the past")
+            raise ValueError(N_("is too far in the past"))
     return value
 
 
 def _not_future_moment(value: datetime) -> datetime:
     moment = value if value.tzinfo else value.replace(tzinfo=UTC)
     if moment > datetime.now(UTC):
-        raise ValueError("cannot be in the future")
+        raise ValueError(N_("cannot be in the future"))
     return moment.astimezone(UTC)
 
 
@@ -109,7 +124,7 @@ def _iin(value: str | None) -> str | None:
     if value is None or value == "":
         return None
     if not normalise.iin_is_valid(value):
-        raise ValueError("is not a valid IIN (12 digits with a correct check digit)")
+        raise ValueError(N_("is not a valid IIN (12 digits with a correct check digit)"))
     return normalise.iin(value)
 
 
@@ -117,10 +132,10 @@ def _phone(value: str | None) -> str | None:
     if value is None or value == "":
         return None
     if not re.fullmatch(r"[0-9+()\-\s.]{5,40}", value):
-        raise ValueError("may hold only digits, spaces, +, -, ( and )")
+        raise ValueError(N_("may hold only digits, spaces, +, -, ( and )"))
     digits = normalise.phone(value)
     if not 10 <= len(digits) <= 15:
-        raise ValueError("must have 10 to 15 digits")
+        raise ValueError(N_("must have 10 to 15 digits"))
     return value
 
 
@@ -182,9 +197,9 @@ class DirectReport(_Common):
     @model_validator(mode="after")
     def _consistent(self) -> DirectReport:
         if self.may_contact == "yes" and not self.safe_contact:
-            raise ValueError("safe_contact: say how she can be contacted safely")
+            raise ValueError("safe_contact: " + N_("say how she can be contacted safely"))
         if self.victim.is_empty() and self.reporter != ReporterKind.VICTIM:
-            raise ValueError("victim: give at least the victim's name, age or a contact")
+            raise ValueError("victim: " + N_("give at least the victim's name, age or a contact"))
         return self
 
 
@@ -226,10 +241,11 @@ def _path(location: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "report"
 
 
-def _message(error: Mapping[str, Any]) -> tuple[str, str]:
+def _message(error: Mapping[str, Any]) -> tuple[str, Problem]:
     path = _path(tuple(error["loc"]))
     text = str(error["msg"])
     kind = error["type"]
+    params: dict[str, object] = {}
     if kind == "value_error":
         text = text.removeprefix("Value error, ")
         if ": " in text and " " not in text.split(": ", 1)[0]:
@@ -238,20 +254,26 @@ def _message(error: Mapping[str, Any]) -> tuple[str, str]:
     elif kind == "missing" or (
         kind == "string_too_short" and error.get("ctx", {}).get("min_length") == 1
     ):
-        text = "is required"
+        text = N_("is required")
     elif kind == "string_too_long":
-        text = f"may have at most {error['ctx']['max_length']} characters"
-    elif kind == "extra_forbidden":
-        text = "is not a field of this source kind"
-    elif kind == "union_tag_invalid" or kind == "union_tag_not_found":
-        path, text = "source_kind", f"must be one of: {', '.join(k.value for k in SourceKind)}"
-    elif kind == "enum":
-        text = "is not one of the allowed values" + (
-            f" ({error['ctx']['expected']})"
-            if "ctx" in error and "expected" in error["ctx"]
-            else ""
+        text, params = (
+            N_("may have at most %(limit)d characters"),
+            {"limit": int(error["ctx"]["max_length"])},
         )
-    return path, text
+    elif kind == "extra_forbidden":
+        text = N_("is not a field of this source kind")
+    elif kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        path = "source_kind"
+        text, params = (
+            N_("must be one of: %(kinds)s"),
+            {"kinds": ", ".join(k.value for k in SourceKind)},
+        )
+    elif kind == "enum" and "expected" in error.get("ctx", {}):
+        text = N_("is not one of the allowed values (%(expected)s)")
+        params = {"expected": str(error["ctx"]["expected"])}
+    elif kind == "enum":
+        text = N_("is not one of the allowed values")
+    return path, (text, params)
 
 
 def parse(data: Mapping[str, Any]) -> DirectReport | MediaReport | OnlineReport:
@@ -259,11 +281,11 @@ def parse(data: Mapping[str, Any]) -> DirectReport | MediaReport | OnlineReport:
     try:
         return _ADAPTER.validate_python(dict(data))
     except ValidationError as exc:
-        errors: dict[str, list[str]] = {}
+        problems: dict[str, list[Problem]] = {}
         for error in exc.errors(include_url=False, include_input=False):
-            path, text = _message(error)
-            errors.setdefault(path, []).append(text)
-        raise InvalidReport(errors) from None
+            path, problem = _message(error)
+            problems.setdefault(path, []).append(problem)
+        raise InvalidReport(problems) from None
 
 
 def sealed_payload(report: DirectReport | MediaReport | OnlineReport) -> dict[str, Any]:

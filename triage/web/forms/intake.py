@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
@@ -23,6 +24,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ...intake.schema import Problem
 from ...vocab import Category, Language, Platform, Region, Relationship, ReporterKind
 from ..labels import label_for
 
@@ -74,14 +76,15 @@ class _CommonForm(FlaskForm):  # type: ignore[misc]
                 data[name] = value
         return data
 
-    def show_errors(self, errors: Mapping[str, list[str]]) -> None:
-        """Put the schema's messages next to the fields they name."""
-        for path, messages in errors.items():
+    def show_errors(self, problems: Mapping[str, list[Problem]]) -> None:
+        """Put the schema's messages next to the fields they name, in the reader's language."""
+        for path, found in problems.items():
+            messages = [str(gettext(message, **params)) for message, params in found]
             field = self._fields.get(path.replace(".", "_"))
             if field is None and "." in path:
                 field = self._fields.get(path.split(".", 1)[0])
             if field is not None:
-                field.errors = list(field.errors or []) + list(messages)
+                field.errors = list(field.errors or []) + messages
             else:
                 self.form_errors.extend(f"{path}: {m}" for m in messages)
 

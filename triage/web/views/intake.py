@@ -77,7 +77,7 @@ def new(kind: str) -> Page:
     try:
         incoming = schema.parse(form.to_data(kind))
     except schema.InvalidReport as exc:
-        form.show_errors(exc.errors)
+        form.show_errors(exc.problems)
         form_ok = False
     if not form_ok:
         return render_template(template, form=form, kind=kind, matches=None), 422
