@@ -327,3 +327,29 @@ def test_dates_on_the_report_page_are_in_the_readers_locale(app, client, account
     russian = client.get(path).get_data(as_text=True)
     assert format_date(received.date(), "medium", locale="ru") in russian  # «2 дек. 2026 г.»
     assert received.strftime("%Y-%m-%d") not in russian
+
+
+@pytest.mark.parametrize("locale", ["ru", "kk"])
+def test_a_forms_field_problems_are_told_in_the_readers_language(app, accounts, auth, locale):
+    """The schema's own rules (a birth date in the future, an IIN with a wrong check digit) are
+    shown beside their fields in her language, and nothing is stored."""
+    from triage.vocab import Role
+
+    auth.login_as(accounts[Role.CASEWORKER])
+    _choose(auth._client, locale)
+    token = auth.csrf_token("/reports/new/direct")
+    wrong = {**DIRECT, "victim_birth_date": "2999-01-01", "victim_iin": "123456789012"}
+    page = auth._client.post(
+        "/reports/new/direct",
+        data={"csrf_token": token, **wrong},
+        content_type="multipart/form-data",
+    )
+    assert page.status_code == 422
+    body = page.get_data(as_text=True)
+    catalog = {m.id: m.string for m in _catalog(locale)}
+    for message in (
+        "cannot be in the future",
+        "is not a valid IIN (12 digits with a correct check digit)",
+    ):
+        assert catalog[message] in body
+        assert message not in body
