@@ -77,7 +77,10 @@ ACTIONS: dict[str, str] = {
     "report.amended": "a caseworker added information to a report",
     "report.match_checked": "a report about people on record was held for the filer to confirm",
     "report.refused": "a report was refused before it was stored (reason: duplicate_source)",
-    "feed.imported": "a feed import ran (counts of items imported, already imported, dropped)",
+    "feed.imported": "a feed import ran (counts of items imported, imported on the review band, "
+    "screened out and kept, already seen, failed)",
+    "screened.promoted": "a reviewer promoted a screened-out feed item to a report (its report "
+    "and case; the item's own key is then destroyed)",
     "report.verified": "a report's source was corroborated or found unfounded",
     "attachment.added": "an attachment was sealed and stored with a report",
     "attachment.downloaded": "an attachment was downloaded",
@@ -96,7 +99,8 @@ ACTIONS: dict[str, str] = {
     "assessment.override_rejected": "a supervisor rejected lowering a high risk level",
     "decision.withdrawn": "a proposal waiting for approval was withdrawn",
     "decision.followed_up": "a measure in effect was followed up before its end",
-    "record.purged": "a record's data key was destroyed (crypto-shredding)",
+    "record.purged": "a record's data key was destroyed (crypto-shredding; reason: retention, "
+    "erasure_request, or promoted for a screened-out item)",
     "token.created": "an API token was created",
     "token.revoked": "an API token was revoked",
     "api.rejected": "a known API client was refused (its token revoked, or out of scope)",

@@ -96,6 +96,9 @@ class Settings:
     api_rate_limit: str = "120 per minute"
     #: Days a closed case keeps its sealed data before `triage purge` destroys its keys.
     retention_days: int = 1825
+    #: Days a feed item screened out (not a candidate) is kept for reviewers to sample and
+    #: promote before `triage purge` destroys its data key.
+    screened_retention_days: int = 30
     #: Log level for the ``triage`` logger.
     log_level: str = "INFO"
     default_locale: str = "en"

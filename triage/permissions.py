@@ -23,6 +23,8 @@ class Permission(StrEnum):
     DECISION_PROPOSE = "decision.propose"
     DECISION_APPROVE = "decision.approve"
     CASE_REASSIGN = "case.reassign"
+    #: The list of feed items screened out: counts, sampling, reading one, promoting it.
+    SCREENED_REVIEW = "screened.review"
     AUDIT_READ = "audit.read"
     AUDIT_EXPORT = "audit.export"
     USER_MANAGE = "user.manage"
@@ -36,6 +38,7 @@ _REVIEWER = {
     Permission.CASE_WORK,
     Permission.DECISION_PROPOSE,
     Permission.ATTACHMENT_READ,
+    Permission.SCREENED_REVIEW,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -53,7 +56,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 #: Permissions that let a user see a person's data, so they are limited by region scope.
-PERSONAL_DATA = frozenset({Permission.REPORT_READ_OWN, Permission.CASE_READ, Permission.CASE_WORK})
+PERSONAL_DATA = frozenset(
+    {
+        Permission.REPORT_READ_OWN,
+        Permission.CASE_READ,
+        Permission.CASE_WORK,
+        Permission.SCREENED_REVIEW,
+    }
+)
 
 
 def allows(role: Role | str, permission: Permission) -> bool:

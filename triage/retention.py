@@ -3,6 +3,11 @@ sealed payload and attachment of the case becomes unreadable for ever, while the
 columns (source kind, region, dates, levels, outcome) stay for statistics.
 
 Purging is refused for open cases. Each destroyed key is an audit event (``record.purged``).
+
+Feed items that screening read as not a candidate are kept, sealed, for reviewers
+(``triage.intake.screened``) until their ``expires_at`` (``TRIAGE_SCREENED_RETENTION_DAYS``);
+``expire_screened`` then destroys their keys and marks them expired. A promoted item's key is
+destroyed as it is promoted (``shred_screened``): its content lives on in the report alone.
 On PostgreSQL the old row versions of ``data_key`` linger until vacuumed, so ``vacuum_keys``
 runs ``VACUUM`` on the table after the purge commits; on SQLite ``secure_delete`` and full
 auto-vacuum overwrite the freed bytes.
@@ -19,8 +24,16 @@ from sqlalchemy.orm import Session
 from . import audit, sealed
 from .db import Base
 from .errors import N_, Conflict, NotFound
-from .models import Case, IdempotencyKey, Report, ReportIndex, SealedMixin, utcnow
-from .vocab import CaseStatus
+from .models import (
+    Case,
+    IdempotencyKey,
+    Report,
+    ReportIndex,
+    ScreenedItem,
+    SealedMixin,
+    utcnow,
+)
+from .vocab import CaseStatus, ScreenedStatus
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,51 @@ def find_case(session: Session, code: str) -> Case:
     if case is None:
         raise NotFound(N_("There is no case %(code)s."), code=code)
     return case
+
+
+def shred_screened(
+    session: Session, item: ScreenedItem, *, actor: str, reason: str, now: datetime | None = None
+) -> None:
+    """Destroy a screened-out item's data key (``record.purged``, with the reason); its plain
+    columns stay for the counts, its URL token so that the feed does not bring it back."""
+    if item.data_key_id is None:
+        return
+    audit.append(
+        session,
+        actor=actor,
+        action="record.purged",
+        object_type=item.__tablename__,
+        object_id=item.id,
+        details={"reason": reason},
+    )
+    sealed.shred(session, item)
+    item.shredded_at = now or utcnow()
+
+
+def screened_due(session: Session, *, now: datetime | None = None) -> list[ScreenedItem]:
+    """Screened-out items still waiting whose time in the reviewers' list is over."""
+    return list(
+        session.scalars(
+            select(ScreenedItem)
+            .where(
+                ScreenedItem.status == ScreenedStatus.WAITING.value,
+                ScreenedItem.expires_at <= (now or utcnow()),
+            )
+            .order_by(ScreenedItem.expires_at, ScreenedItem.id)
+        )
+    )
+
+
+def expire_screened(
+    session: Session, items: list[ScreenedItem], *, actor: str, now: datetime | None = None
+) -> int:
+    """Shred each item's key and mark it expired; returns how many."""
+    moment = now or utcnow()
+    for item in items:
+        shred_screened(session, item, actor=actor, reason="retention", now=moment)
+        item.status = ScreenedStatus.EXPIRED.value
+    session.flush()
+    return len(items)
 
 
 def vacuum_keys(engine: Engine) -> None:

@@ -21,10 +21,10 @@ from sqlalchemy import func, select
 
 from tests.conftest import Account, AuthActions
 from tests.integration.test_two_step import enrol, forget_last_step, secret_on_page
-from triage.web.deps import uow_of
-from triage import audit, db
+from triage import audit
 from triage.models import AuditEvent
 from triage.vocab import Region, Role
+from triage.web.deps import uow_of
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -448,7 +448,43 @@ def _api_report(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Acc
     return client.post("/api/v1/reports", json=body, headers={"Authorization": f"Bearer {token}"})
 
 
+def _promote_screened(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    """A feed item kept as screened out, promoted by a reviewer without a region scope (items
+    have no region)."""
+    from datetime import timedelta
+
+    from tests.conftest import make_user
+    from triage import screening
+    from triage.intake import schema, screened
+
+    app = client.application
+    text = "The council approved a new budget for road repairs on Tuesday."
+    with app.app_context(), uow_of(app).begin() as session:
+        incoming = schema.parse(
+            {
+                "source_kind": "media",
+                "outlet": "Example news",
+                "url": "https://news.example.kz/screened-coverage",
+                "language": "en",
+                "headline": "Road budget",
+                "text": text,
+            }
+        )
+        assert isinstance(incoming, schema.MediaReport)
+        item = screened.keep(
+            session,
+            "Example news",
+            incoming,
+            screening.screen(text),
+            expires_at=screened.utcnow() + timedelta(days=30),
+        )
+        path = f"/screened/{item.id}"
+    auth.login_as(make_user(app, "reviewer.unscoped", Role.REVIEWER))
+    return _post(client, auth, f"{path}/promote", path, {})
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "screened.promote": _promote_screened,
     "api.create_report": _api_report,
     "api_clients.client_new": _api_client_new,
     "api_clients.client_revoke": _api_client_revoke,

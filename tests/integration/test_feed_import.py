@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
-from triage.web.deps import uow_of
-from triage import audit, db, sealed
+from triage import audit, sealed
 from triage.cli import main
 from triage.config import Settings
 from triage.models import Report
+from triage.web.deps import uow_of
 
 DATA = Path(__file__).resolve().parents[2] / "triage" / "demo_data"
 FEED = DATA / "feed.xml"
@@ -42,12 +42,13 @@ def test_the_sample_feed_imports_once(app: Flask, settings: Settings) -> None:
     first = runner.invoke(main, ["import-feed", str(FEED)], env=_env(settings))
     assert first.exit_code == 0, first.output
     assert (
-        "6 items: 3 imported, 0 already imported, 3 not about domestic violence, 0 failed."
-        in first.output
-    )
+        "6 items: 3 imported, 0 imported on the review band, "
+        "3 screened out (kept for reviewers), 0 already seen, 0 failed."
+    ) in first.output
     second = runner.invoke(main, ["import-feed", str(FEED)], env=_env(settings))
     assert second.exit_code == 0, second.output
-    assert "0 imported, 3 already imported" in second.output
+    assert "0 imported, 0 imported on the review band, 0 screened out" in second.output
+    assert "6 already seen" in second.output
 
     reports = _reports(app)
     assert len(reports) == 3
@@ -67,6 +68,8 @@ def test_the_sample_feed_imports_once(app: Flask, settings: Settings) -> None:
     assert {p["outlet"] for p in payloads} == {"Example regional news"}
     assert all("<" not in p["text"] for p in payloads)
     assert [e["details"]["imported"] for e in events] == [3, 0]
+    assert [e["details"]["screened_out"] for e in events] == [3, 0]
+    assert [e["details"]["already_seen"] for e in events] == [0, 6]
 
 
 @pytest.fixture

@@ -1,8 +1,15 @@
-"""Feed import: RSS and Atom items screened, candidates filed as unverified media reports.
+"""Feed import: RSS and Atom items screened; nothing is dropped.
 
-Each item is screened (``triage.screening``); a candidate becomes a media report in its own
-transaction, the rest are counted and dropped. An item whose link is already on record — from an
-earlier run or any other source — is skipped, so importing the same feed twice files nothing new.
+Each item is screened (``triage.screening``) and handled in a transaction of its own:
+
+- a **candidate** is filed as an unverified media report;
+- an item on the **review band** is filed too, its report marked as such
+  (``Report.screening_verdict``), so the queue and the case page show a reviewer to decide;
+- an item that is **not a candidate** is kept, sealed, in the reviewers' list of screened-out
+  items (``triage.intake.screened``) until it expires, for them to sample and promote.
+
+An item whose link is already on record — a report from an earlier run or any other source, or
+an item kept before — is skipped, so importing the same feed twice adds nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import html
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -21,10 +28,11 @@ from sqlalchemy.orm import Session
 
 from .. import audit, screening
 from ..errors import DomainError
+from ..models import utcnow
 from ..review.rules import ReviewRules
 from ..sealed import keyring
 from ..uow import UnitOfWork
-from . import schema, service
+from . import schema, screened, service
 
 MAX_FEED_BYTES = 20 * 1024 * 1024
 FETCH_TIMEOUT_S = 30
@@ -116,27 +124,48 @@ def items(data: bytes) -> tuple[str, list[Item]]:
     return plain_text(str(parsed.feed.get("title", ""))) or "Feed", result
 
 
+#: Days a screened-out item waits for a reviewer by default (TRIAGE_SCREENED_RETENTION_DAYS).
+SCREENED_DAYS = 30
+
+IMPORTED, REVIEW_BAND, SCREENED_OUT, ALREADY = "imported", "review_band", "screened_out", "already"
+
+
 @dataclass
 class Outcome:
-    """What an import did, in counts; ``problems`` name items by number and field only."""
+    """What an import did, in counts that add up to ``total``; ``problems`` name items by number
+    and field only."""
 
     total: int = 0
-    candidates: int = 0
+    #: Candidates filed as reports.
     imported: int = 0
+    #: Items on the review band, filed as reports marked for a reviewer to decide.
+    review_band: int = 0
+    #: Not candidates: kept, sealed, in the reviewers' list of screened-out items.
+    screened_out: int = 0
+    #: Links already on record (a report, or an item kept before).
     already: int = 0
-    dropped: int = 0
     failed: int = 0
     problems: list[str] = field(default_factory=list)
 
     def as_details(self) -> dict[str, int]:
         return {
             "total": self.total,
-            "candidates": self.candidates,
             "imported": self.imported,
-            "already_imported": self.already,
-            "dropped": self.dropped,
+            "review_band": self.review_band,
+            "screened_out": self.screened_out,
+            "already_seen": self.already,
             "failed": self.failed,
         }
+
+    def count(self, what: str) -> None:
+        if what == IMPORTED:
+            self.imported += 1
+        elif what == REVIEW_BAND:
+            self.review_band += 1
+        elif what == SCREENED_OUT:
+            self.screened_out += 1
+        else:
+            self.already += 1
 
 
 def _language(item: Item, detected: str) -> str:
@@ -146,14 +175,8 @@ def _language(item: Item, detected: str) -> str:
     return "other"
 
 
-def _file_item(
-    session: Session,
-    outlet: str,
-    item: Item,
-    found: screening.Screening,
-    rules: ReviewRules | None,
-) -> bool:
-    """File one candidate; False when its link is already on record."""
+def _incoming(outlet: str, item: Item, found: screening.Screening) -> schema.MediaReport:
+    """The item as a media report, validated (a bad link or an empty item fails here)."""
     incoming = schema.parse(
         {
             "source_kind": "media",
@@ -167,10 +190,34 @@ def _file_item(
             "text": item.text or item.title,
         }
     )
-    if service.find_source(session, keyring(session), item.link) is not None:
-        return False
-    service.file(session, incoming, actor=audit.SYSTEM_ACTOR, new_case=True, rules=rules)
-    return True
+    assert isinstance(incoming, schema.MediaReport)
+    return incoming
+
+
+def _take_item(
+    session: Session,
+    outlet: str,
+    item: Item,
+    found: screening.Screening,
+    rules: ReviewRules | None,
+    expires_at: datetime,
+) -> str:
+    """File, mark or keep one item; which of them it was (``ALREADY`` when its link is on
+    record)."""
+    incoming = _incoming(outlet, item, found)
+    ring = keyring(session)
+    if service.find_source(session, ring, incoming.url) is not None or screened.is_kept(
+        session, ring, incoming.url
+    ):
+        return ALREADY
+    if not found.reaches_reviewer:
+        screened.keep(session, outlet, incoming, found, expires_at=expires_at, ring=ring)
+        return SCREENED_OUT
+    filed = service.file(
+        session, incoming, actor=audit.SYSTEM_ACTOR, new_case=True, rules=rules, ring=ring
+    )
+    filed.report.screening_verdict = found.verdict
+    return REVIEW_BAND if found.review else IMPORTED
 
 
 def import_feed(
@@ -178,21 +225,20 @@ def import_feed(
     source: str,
     *,
     rules: ReviewRules | None = None,
+    screened_days: int = SCREENED_DAYS,
     progress: Callable[[Iterator[Item]], Iterator[Item]] | None = None,
 ) -> Outcome:
-    """Import ``source``; every candidate in a transaction of its own, then one summary event."""
+    """Import ``source``: every item in a transaction of its own, then one summary event.
+    Screened-out items are kept for ``screened_days``."""
     outlet, entries = items(read_source(source))
     outcome = Outcome(total=len(entries))
+    expires_at = utcnow() + timedelta(days=screened_days)
     walk = progress(iter(entries)) if progress else iter(entries)
     for item in walk:
         found = screening.screen(f"{item.title}\n\n{item.text}")
-        if not found.candidate:
-            outcome.dropped += 1
-            continue
-        outcome.candidates += 1
         try:
             with uow.begin() as session:
-                filed = _file_item(session, outlet, item, found, rules)
+                taken = _take_item(session, outlet, item, found, rules, expires_at)
         except schema.InvalidReport as exc:
             outcome.failed += 1
             outcome.problems.append(
@@ -203,10 +249,7 @@ def import_feed(
             outcome.failed += 1
             outcome.problems.append(f"item {item.number}: {type(exc).__name__}")
             continue
-        if filed:
-            outcome.imported += 1
-        else:
-            outcome.already += 1
+        outcome.count(taken)
     with uow.begin() as session:
         audit.append(
             session,

@@ -33,7 +33,15 @@ from ..models import (
     new_id,
 )
 from ..scoring import is_overdue, provisional_level_from_signals, response_deadline
-from ..vocab import CaseStatus, DecisionStatus, Region, RiskLevel, SourceKind, Verification
+from ..vocab import (
+    CaseStatus,
+    DecisionStatus,
+    Region,
+    RiskLevel,
+    ScreeningVerdict,
+    SourceKind,
+    Verification,
+)
 from .errors import CaseClosed, CaseNotFound, ClaimRequired, PendingDecisions, StaleEdit
 from .rules import ReviewRules
 
@@ -314,6 +322,9 @@ class QueueRow:
     held_by_me: bool
     claim_expires_at: datetime | None
     awaiting_approval: int
+    #: Every report of the case came from a feed on screening's review band: a reviewer reads it
+    #: and decides whether it is about domestic violence at all.
+    review_band: bool = False
 
 
 @dataclass(frozen=True)
@@ -403,13 +414,17 @@ def queue(
     ).all()
     ids = [c.id for c, _ in found]
     sources: dict[str, set[str]] = {i: set() for i in ids}
+    verdicts: dict[str, set[str | None]] = {i: set() for i in ids}
     awaiting: dict[str, int] = {}
     if ids:
-        for case_id, kind in session.execute(
-            select(Report.case_id, Report.source_kind).where(Report.case_id.in_(ids)).distinct()
+        for case_id, kind, verdict in session.execute(
+            select(Report.case_id, Report.source_kind, Report.screening_verdict)
+            .where(Report.case_id.in_(ids))
+            .distinct()
         ):
             if case_id in sources:
                 sources[case_id].add(kind)
+                verdicts[case_id].add(verdict)
         for case_id, n in session.execute(
             select(Decision.case_id, func.count())
             .where(
@@ -420,7 +435,8 @@ def queue(
         ):
             awaiting[case_id] = int(n)
     rows = [
-        _row(c, username, user, now, sources[c.id], awaiting.get(c.id, 0)) for c, username in found
+        _row(c, username, user, now, sources[c.id], awaiting.get(c.id, 0), verdicts[c.id])
+        for c, username in found
     ]
     return QueuePage(
         rows=rows,
@@ -446,8 +462,20 @@ def holder_is_active(case_: Case, now: datetime) -> bool:
     )
 
 
+def on_review_band(verdicts: Iterable[str | None]) -> bool:
+    """A case is on the review band while every report of it came in on the band."""
+    found = set(verdicts)
+    return bool(found) and found == {ScreeningVerdict.REVIEW.value}
+
+
 def _row(
-    c: Case, username: str | None, user: User, now: datetime, kinds: set[str], awaiting: int
+    c: Case,
+    username: str | None,
+    user: User,
+    now: datetime,
+    kinds: set[str],
+    awaiting: int,
+    verdicts: Iterable[str | None] = (),
 ) -> QueueRow:
     active = holder_is_active(c, now)
     is_open = c.status == CaseStatus.OPEN.value
@@ -469,13 +497,17 @@ def _row(
         held_by_me=active and c.claimed_by == user.id,
         claim_expires_at=c.claim_expires_at if active else None,
         awaiting_approval=awaiting,
+        review_band=on_review_band(verdicts),
     )
 
 
 def row_of(session: Session, user: User, case_: Case, now: datetime | None = None) -> QueueRow:
     """The queue row of one case (the case page's header shows the same facts)."""
     now = now or utcnow()
-    kinds = set(session.scalars(select(Report.source_kind).where(Report.case_id == case_.id)))
+    reports = session.execute(
+        select(Report.source_kind, Report.screening_verdict).where(Report.case_id == case_.id)
+    ).all()
+    kinds = {kind for kind, _ in reports}
     holder = session.get(User, case_.claimed_by) if case_.claimed_by else None
     awaiting = int(
         session.scalar(
@@ -486,7 +518,15 @@ def row_of(session: Session, user: User, case_: Case, now: datetime | None = Non
         )
         or 0
     )
-    return _row(case_, holder.username if holder else None, user, now, kinds, awaiting)
+    return _row(
+        case_,
+        holder.username if holder else None,
+        user,
+        now,
+        kinds,
+        awaiting,
+        (verdict for _, verdict in reports),
+    )
 
 
 # -- the case page -----------------------------------------------------------------------------

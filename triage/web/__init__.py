@@ -16,7 +16,7 @@ from ..config import Settings
 from ..permissions import Permission, allows
 from ..uow import UnitOfWork
 from ..vocab import Role
-from . import deps, errors, gate, labels
+from . import deps, errors, gate, highlight, labels
 from .extensions import babel, csrf, limiter
 from .i18n import LOCALES, TRANSLATIONS, select_locale
 
@@ -66,6 +66,7 @@ def configure(app: Flask, settings: Settings, uow: UnitOfWork) -> None:
     app.after_request(_security_headers)
     app.context_processor(_template_helpers)
     labels.register(app)
+    highlight.register(app)
     errors.register(app)
     gate.init_app(app)
 
@@ -101,7 +102,7 @@ def _template_helpers() -> dict[str, Any]:
 def register_blueprints(app: Flask) -> None:
     from . import api
     from .gate import public
-    from .views import account, admin, api_clients, home, intake, login, review
+    from .views import account, admin, api_clients, home, intake, login, review, screened
     from .views import audit as audit_views
 
     app.view_functions["static"] = public(app.view_functions["static"])
@@ -112,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(intake.bp)
+    app.register_blueprint(screened.bp)
     # Bearer tokens, not cookies, authenticate the API: CSRF cannot ride on them.
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)

@@ -38,6 +38,8 @@ from ..vocab import (
     ReportStatus,
     RiskLevel,
     Role,
+    ScreenedStatus,
+    ScreeningVerdict,
     SourceKind,
     Verification,
 )
@@ -101,6 +103,20 @@ REPORT_STATUS: Table = {
     ReportStatus.RECEIVED: _l("Received"),
     ReportStatus.LINKED: _l("Linked to a case"),
     ReportStatus.CLOSED: _l("Closed"),
+}
+
+#: What screening made of a feed item (``Report.screening_verdict``, ``ScreenedItem.verdict``).
+SCREENING_VERDICT: Table = {
+    ScreeningVerdict.CANDIDATE: _l("candidate"),
+    ScreeningVerdict.REVIEW: _l("review band"),
+    ScreeningVerdict.NOT_CANDIDATE: _l("not a candidate"),
+}
+
+#: Where a screened-out feed item stands.
+SCREENED_STATUS: Table = {
+    ScreenedStatus.WAITING: _l("waiting"),
+    ScreenedStatus.PROMOTED: _l("promoted to a report"),
+    ScreenedStatus.EXPIRED: _l("expired"),
 }
 
 #: What a probable match was found on (blind-index kinds).
@@ -324,6 +340,8 @@ TABLES: Mapping[str, Table] = {
     "level": LEVEL,
     "case_status": CASE_STATUS,
     "report_status": REPORT_STATUS,
+    "screening_verdict": SCREENING_VERDICT,
+    "screened_status": SCREENED_STATUS,
     "match_kind": MATCH_KIND,
     "reporter": REPORTER,
     "category": CATEGORY,
@@ -353,6 +371,8 @@ COVERS: Mapping[str, Iterable[str]] = {
     "level": RiskLevel,
     "case_status": CaseStatus,
     "report_status": ReportStatus,
+    "screening_verdict": ScreeningVerdict,
+    "screened_status": ScreenedStatus,
     "reporter": ReporterKind,
     "category": Category,
     "relationship": Relationship,
