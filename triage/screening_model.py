@@ -177,17 +177,23 @@ class Model:
         boundary) in the text's vector: what a reviewer sees highlighted as "why".
         """
         v = views(text)
-        row = self.features([v])
-        contribution = row.multiply(self._dense).tocsr()
-        by_feature = dict(zip(contribution.indices, contribution.data, strict=True))
+        if not v.spans:
+            return []
+        contribution = self.features([v]).multiply(self._dense).tocsr()
+        by_feature = np.zeros(N_FEATURES, dtype=np.float32)
+        by_feature[contribution.indices] = contribution.data
+        alone = [Views((span,), (f,), (k,), ("",)) for span, f, k in zip(*_words(v), strict=True)]
+        folded, skeletal, _ = counts(alone)
         shares = []
-        for (start, end), folded, skeletal in zip(v.spans, v.folded, v.skeletal, strict=True):
-            one = Views(((start, end),), (folded,), (skeletal,), ("",))
-            folded_block, skeletal_block, _ = counts([one])
-            mine = {int(i) for i in folded_block.indices}
-            mine |= {int(i) + _CHAR_FEATURES for i in skeletal_block.indices}
-            shares.append((start, end, float(sum(by_feature.get(i, 0.0) for i in mine))))
+        for n, (start, end) in enumerate(v.spans):
+            own = folded.indices[folded.indptr[n] : folded.indptr[n + 1]]
+            skel = skeletal.indices[skeletal.indptr[n] : skeletal.indptr[n + 1]] + _CHAR_FEATURES
+            shares.append((start, end, float(by_feature[own].sum() + by_feature[skel].sum())))
         return sorted(shares, key=lambda s: -s[2])
+
+
+def _words(v: Views) -> tuple[tuple[tuple[int, int], ...], tuple[str, ...], tuple[str, ...]]:
+    return v.spans, v.folded, v.skeletal
 
 
 def save(model: Model, folder: Path = ARTEFACT) -> None:
