@@ -22,7 +22,10 @@ def marks(text: str) -> list[tuple[int, int, str]]:
     for signal in screening.rules(text).signals:
         found.setdefault((signal.start, signal.end), []).append(label_of("signal", signal.kind))
     shares = screening_model.load().word_shares(text)
-    heavy = [(a, b) for a, b, share in shares if share >= MODEL_SHARE][:MODEL_WORDS]
+    # Capitalised words are mostly names and places: weight they carry is noise to a reviewer.
+    heavy = [(a, b) for a, b, share in shares if share >= MODEL_SHARE and not text[a].isupper()][
+        :MODEL_WORDS
+    ]
     for span in heavy:
         found.setdefault(span, []).append(str(gettext("weighs in the screening model's score")))
     spans, last_end = [], -1

@@ -532,6 +532,12 @@ _MOMENTS = frozenset({"captured_at", "at"})
 _LONG_TEXT = 160
 
 
+#: The payload fields that screening reads (``intake.service._screen``), by source kind.
+SCREENED_FIELDS = frozenset(
+    {("direct", "narrative"), ("media", "headline"), ("media", "text"), ("online", "captured_text")}
+)
+
+
 @dataclass(frozen=True)
 class Shown:
     """One field of a payload as shown: a text (``text``), a nested record (``fields``) or a
@@ -542,6 +548,8 @@ class Shown:
     long: bool = False
     fields: tuple[Shown, ...] | None = None
     items: tuple[Shown, ...] | None = None
+    #: A text screening reads (a narrative, an article, a post): shown with its marks.
+    screened: bool = False
 
 
 def _ordered(record: Mapping[str, Any], order: Iterable[str]) -> list[str]:
@@ -567,7 +575,9 @@ def _value(key: str, value: Any, record_kind: str) -> Shown:
     if key in _MOMENTS:
         return Shown(label, text=show_datetime(value))
     text = "" if value is None else str(value)
-    return Shown(label, text=text, long="\n" in text or len(text) > _LONG_TEXT)
+    long = "\n" in text or len(text) > _LONG_TEXT
+    screened = (record_kind, key) in SCREENED_FIELDS
+    return Shown(label, text=text, long=long or screened, screened=screened)
 
 
 def _fields(record: Mapping[str, Any], kind: str) -> list[Shown]:
