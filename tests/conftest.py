@@ -24,14 +24,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from triage.web.deps import uow_of
-from triage import create_app, db
+from triage import create_app
 from triage.config import Settings
 from triage.crypto import Keyring, write_keyring
 from triage.instance import init_instance
 from triage.models import User
 from triage.users import create_user
 from triage.vocab import Region, Role
+from triage.web.deps import uow_of
 
 PG_ENV = "TRIAGE_TEST_DATABASE_URL"
 PASSWORD = "correct horse battery staple"

@@ -17,10 +17,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import PASSWORD, Account, AuthActions
-from triage.web.deps import uow_of
-from triage import audit, db
+from triage import audit
 from triage.models import AuditEvent, User
 from triage.vocab import Role
+from triage.web.deps import uow_of
 
 NEW_PASSWORD = "a long and new passphrase"
 

@@ -12,9 +12,9 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from triage.web.deps import uow_of
-from triage import audit, db
+from triage import audit
 from triage.models import AuditEvent
+from triage.web.deps import uow_of
 
 THREADS = 8
 APPENDS_PER_THREAD = 25

@@ -202,7 +202,7 @@ def _review_case(
     """A Karaganda case, set up through the review services; returns its code and ids."""
     from triage.models import Case, User
     from triage.reports import file_report
-    from triage.review import assessments, cases, claims, decisions, verification
+    from triage.review import assessments, claims, decisions, triaging, verification
     from triage.vocab import SourceKind
 
     app = client.application
@@ -215,7 +215,7 @@ def _review_case(
             actor="system",
             region=Region.KARAGANDA,
         )
-        cases.triage_new_cases(session)
+        triaging.triage_new_cases(session)
         found = session.get(Case, report.case_id)
         assert found is not None
         holder = session.get(User, claimer.id) if claimer else None

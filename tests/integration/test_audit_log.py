@@ -16,12 +16,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from tests.conftest import Database
-from triage.web.deps import uow_of
-from triage import audit, db
+from triage import audit
 from triage.cli import main
 from triage.config import Settings
 from triage.crypto import Keyring
 from triage.vocab import Role
+from triage.web.deps import uow_of
 
 
 def _append_events(app: Flask, n: int) -> None:

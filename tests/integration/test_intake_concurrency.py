@@ -8,10 +8,9 @@ import threading
 from flask import Flask
 from sqlalchemy import func, select
 
-from triage.web.deps import uow_of
-from triage import db
 from triage.intake import schema, service
 from triage.models import Report
+from triage.web.deps import uow_of
 
 THREADS = 4
 ROUNDS = 5

@@ -16,10 +16,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import Account, AuthActions, make_user
-from triage.web.deps import uow_of
-from triage import audit, db, sealed
+from triage import audit, sealed
 from triage.models import Attachment, Case, Report
 from triage.vocab import Region, Role
+from triage.web.deps import uow_of
 
 PNG = (
     bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489") + b"\0" * 64

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from triage.web.deps import uow_of
-from triage import db
 from triage.intake import schema, service
+from triage.web.deps import uow_of
 
 FROM_THE_VICTIM = {
     "source_kind": "direct",

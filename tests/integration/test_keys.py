@@ -7,14 +7,14 @@ from click.testing import CliRunner
 from flask import Flask
 
 from tests.conftest import Account
-from triage.web.deps import uow_of
-from triage import audit, db, keys, sealed
+from triage import audit, keys, sealed
 from triage.cli import main
 from triage.config import Settings
 from triage.crypto import load_keyring
 from triage.models import Report
 from triage.reports import file_report
 from triage.vocab import Role, SourceKind
+from triage.web.deps import uow_of
 
 
 def _env(settings: Settings) -> dict[str, str]:

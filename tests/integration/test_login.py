@@ -22,11 +22,11 @@ from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD, Account, AuthActions, make_user
-from triage.web.deps import uow_of
-from triage import audit, create_app, db, users
+from triage import audit, create_app, users
 from triage.config import Settings
 from triage.models import AuditEvent, User
 from triage.vocab import Region, Role
+from triage.web.deps import uow_of
 
 GENERIC_FAILURE = "The username or password is not right, or the account is disabled."
 WRONG_PASSWORD = "Not-the-password-Zq81"

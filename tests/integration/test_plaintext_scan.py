@@ -20,11 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from tests.conftest import Database
-from triage.web.deps import uow_of
-from triage import db, normalise
+from triage import normalise
 from triage.models import Case, DataKey, Report
 from triage.reports import IndexValue, file_report
 from triage.vocab import Region, SourceKind
+from triage.web.deps import uow_of
 
 PG_DUMP = shutil.which("pg_dump") or "/usr/bin/pg_dump"
 

@@ -11,12 +11,12 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select
 
-from triage.web.deps import uow_of
-from triage import audit, db, sealed
+from triage import audit, sealed
 from triage.cli import main
 from triage.config import Settings
 from triage.intake import attachments, schema, service
 from triage.models import Attachment, Case, DataKey, Report, ReportIndex, utcnow
+from triage.web.deps import uow_of
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 

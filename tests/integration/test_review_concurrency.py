@@ -15,14 +15,14 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.conftest import make_user
-from triage.web.deps import uow_of
-from triage import audit, db
+from triage import audit
 from triage.models import AuditEvent, Case, User
 from triage.reports import new_case_code
 from triage.review import claims
 from triage.review.errors import ClaimConflict
 from triage.review.rules import ReviewRules
 from triage.vocab import Region, Role
+from triage.web.deps import uow_of
 
 THREADS = 3
 ROUNDS = 30

@@ -15,12 +15,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.conftest import Account, make_user
-from triage.web.deps import uow_of
-from triage import db
 from triage.errors import NotFound
 from triage.models import AuditEvent, Case, Decision, Report, User
 from triage.reports import file_report
-from triage.review import assessments, cases, claims, decisions, followups, verification
+from triage.review import (
+    assessments,
+    case_page,
+    case_queue,
+    cases,
+    claims,
+    decisions,
+    followups,
+    triaging,
+    verification,
+)
 from triage.review.errors import (
     AlreadyVerified,
     ApproverNotSupervisor,
@@ -37,6 +45,7 @@ from triage.review.errors import (
 )
 from triage.review.rules import ReviewRules
 from triage.vocab import DecisionStatus, Region, Role, SourceKind, Verification
+from triage.web.deps import uow_of
 
 RULES = ReviewRules()
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -95,7 +104,7 @@ def make_case(
         if level is not None:
             found.risk_level = level
         session.flush()
-        cases.triage_new_cases(session, rules=RULES)
+        triaging.triage_new_cases(session, rules=RULES)
         return found.id
 
 
@@ -155,7 +164,7 @@ def test_new_cases_get_a_provisional_level_and_deadline_once(app, people):
         assert found.deadline_at == found.opened_at + timedelta(hours=hours)
     assert actions(app, killing).count("case.triaged") == 1
     with tx(app) as session:
-        assert cases.triage_new_cases(session, rules=RULES) == 0
+        assert triaging.triage_new_cases(session, rules=RULES) == 0
 
 
 def test_the_queue_follows_level_then_deadline_then_age_and_flags_overdue(app, people):
@@ -165,7 +174,7 @@ def test_the_queue_follows_level_then_deadline_then_age_and_flags_overdue(app, p
     medium_old = make_case(app, categories=("children",), opened_at=NOW - timedelta(hours=5))
     high = make_case(app, categories=("killing",), opened_at=NOW - timedelta(hours=2))
     with tx(app) as session:
-        page = cases.queue(session, user(session, people["reviewer"]), now=NOW)
+        page = case_queue.queue(session, user(session, people["reviewer"]), now=NOW)
     assert [r.id for r in page.rows] == [high, medium_old, medium_new, standard_old]
     overdue = {r.id: r.overdue for r in page.rows}
     assert overdue == {high: False, medium_old: False, medium_new: False, standard_old: True}
@@ -176,9 +185,12 @@ def test_the_queue_follows_level_then_deadline_then_age_and_flags_overdue(app, p
         assert found is not None
         found.deadline_at = NOW + timedelta(minutes=5)
     with tx(app) as session:
-        page = cases.queue(session, user(session, people["reviewer"]), now=NOW)
-        filtered = cases.queue(
-            session, user(session, people["reviewer"]), cases.QueueFilter(overdue=True), now=NOW
+        page = case_queue.queue(session, user(session, people["reviewer"]), now=NOW)
+        filtered = case_queue.queue(
+            session,
+            user(session, people["reviewer"]),
+            case_queue.QueueFilter(overdue=True),
+            now=NOW,
         )
     assert [r.id for r in page.rows][:3] == [high, medium_new, medium_old]
     assert [r.id for r in filtered.rows] == [standard_old]
@@ -195,10 +207,12 @@ def test_filters_by_source_level_state_and_mine(app, people):
     claimed(app, people["reviewer"], direct)
     with tx(app) as session:
         me = user(session, people["reviewer"])
-        by_source = cases.queue(session, me, cases.QueueFilter(source="direct"), now=NOW)
-        by_state = cases.queue(session, me, cases.QueueFilter(verification="unverified"), now=NOW)
-        mine = cases.queue(session, me, cases.QueueFilter(mine=True), now=NOW)
-        free = cases.queue(session, me, cases.QueueFilter(unclaimed=True), now=NOW)
+        by_source = case_queue.queue(session, me, case_queue.QueueFilter(source="direct"), now=NOW)
+        by_state = case_queue.queue(
+            session, me, case_queue.QueueFilter(verification="unverified"), now=NOW
+        )
+        mine = case_queue.queue(session, me, case_queue.QueueFilter(mine=True), now=NOW)
+        free = case_queue.queue(session, me, case_queue.QueueFilter(unclaimed=True), now=NOW)
     assert [r.id for r in by_source.rows] == [direct]
     assert [r.id for r in by_state.rows] == [media]
     assert [r.id for r in mine.rows] == [direct] and mine.rows[0].held_by_me
@@ -211,16 +225,16 @@ def test_scope_hides_other_regions_everywhere(app, people):
     ours = make_case(app)
     with tx(app) as session:
         reviewer = user(session, people["reviewer"])
-        assert [r.id for r in cases.queue(session, reviewer, now=NOW).rows] == [ours]
+        assert [r.id for r in case_queue.queue(session, reviewer, now=NOW).rows] == [ours]
         for attempt in (
-            lambda: cases.case_view(session, reviewer, theirs),
+            lambda: case_page.case_view(session, reviewer, theirs),
             lambda: claims.claim(session, reviewer, theirs, now=NOW, rules=RULES),
             lambda: cases.add_note(session, reviewer, theirs, "x", now=NOW, rules=RULES),
         ):
             with pytest.raises(CaseNotFound):
                 attempt()
         national = user(session, people["national"])
-        assert {r.id for r in cases.queue(session, national, now=NOW).rows} == {theirs, ours}
+        assert {r.id for r in case_queue.queue(session, national, now=NOW).rows} == {theirs, ours}
     assert "payload.decrypted" not in actions(app)
 
 
@@ -469,7 +483,7 @@ def test_rejection_needs_a_reason_and_keeps_the_measure_out_of_effect(app, peopl
     with tx(app) as session:
         stored = session.get(Decision, proposal.id)
         assert stored is not None and stored.status == DecisionStatus.REJECTED.value
-        view = cases.case_view(session, user(session, people["reviewer"]), case_id)
+        view = case_page.case_view(session, user(session, people["reviewer"]), case_id)
         payloads = [e.payload for e in view.timeline if e.kind == "decision"]
     assert (
         payloads[0] is not None and payloads[0]["rejection_reason"] == "Talk to the victim first."
@@ -852,11 +866,11 @@ def test_triage_case_sets_level_and_deadline_and_records_it(app, people):
         )
         found = session.get(Case, report.case_id)
         assert found is not None and found.deadline_at is None
-        cases.triage_case(session, found, RiskLevel.MEDIUM, RULES, actor="intake")
+        triaging.triage_case(session, found, RiskLevel.MEDIUM, RULES, actor="intake")
         assert found.risk_level == "medium" and found.risk_provisional
         assert found.deadline_at == found.opened_at + RULES.deadlines[RiskLevel.MEDIUM]
         case_id = found.id
-        assert cases.triage_new_cases(session, rules=RULES) == 0
+        assert triaging.triage_new_cases(session, rules=RULES) == 0
     assert actions(app, case_id).count("case.triaged") == 1
 
 
@@ -881,7 +895,7 @@ def file_about(
             indexes=[IndexValue("phone", normalise.phone(phone))],
             case=target,
         )
-        cases.triage_new_cases(session, rules=RULES)
+        triaging.triage_new_cases(session, rules=RULES)
         return report.case_id, report.id
 
 

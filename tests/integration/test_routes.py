@@ -20,13 +20,13 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 
 from tests.conftest import Account, AuthActions
-from triage.web.deps import uow_of
-from triage import audit, db
-from triage.web.gate import declared_permission, public
+from triage import audit
 from triage.db import Base
 from triage.models import AuditEvent
 from triage.permissions import Permission, allows
 from triage.vocab import Role
+from triage.web.deps import uow_of
+from triage.web.gate import declared_permission, public
 
 #: Reachable without signing in. Adding a route here needs a reason: it is open to the internet.
 #: Reachable without a session: the API authenticates by bearer token itself.

@@ -14,15 +14,14 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from tests.conftest import Account, AuthActions
-from triage.web.deps import uow_of
-from triage import audit, db, sealed
-from triage.web.deps import unit_of_work
-from triage.web.gate import requires
+from triage import audit, sealed
 from triage.crypto import KeyNotFound, SealIntegrityError
 from triage.models import AuditEvent, DataKey, Report
 from triage.permissions import Permission
 from triage.reports import file_report
 from triage.vocab import Region, Role, SourceKind
+from triage.web.deps import unit_of_work, uow_of
+from triage.web.gate import requires
 
 PAYLOAD: dict[str, Any] = {
     "victim": {"name": "Айгүл Серікқызы", "phone": "+7 701 123 45 67"},

@@ -17,8 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import FAST_HASH, PgServer
-from triage.web.deps import uow_of
-from triage import create_app, db
+from triage import create_app
 from triage.cli import main
 from triage.config import Settings
 from triage.crypto import Keyring, KeyringError, write_keyring
@@ -27,6 +26,7 @@ from triage.instance import StartupError
 from triage.models import AuditEvent, DataKey, InstanceMeta
 from triage.reports import file_report
 from triage.vocab import SourceKind
+from triage.web.deps import uow_of
 
 
 def _env(

@@ -21,12 +21,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text, update
 
 from tests.conftest import PASSWORD, Account, Database, make_user
-from triage.web.deps import uow_of
-from triage import audit, db, two_step, users
-from triage.web.views import login as login_view
+from triage import audit, two_step, users
 from triage.config import Settings
 from triage.models import AuditEvent, DataKey, User
 from triage.vocab import Region, Role
+from triage.web.deps import uow_of
+from triage.web.views import login as login_view
 
 WRONG_CODE_MESSAGE = "The code is not right."
 _SECRET_ON_PAGE = re.compile(r'id="two-step-secret">([A-Z2-7 ]+)<')

@@ -19,13 +19,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import Account, AuthActions
-from triage.web.deps import uow_of
-from triage import audit, create_app, db
-from triage.web.deps import unit_of_work
-from triage.web.gate import actor_id, public
+from triage import audit, create_app
 from triage.config import Settings
 from triage.models import AuditEvent
 from triage.vocab import Role
+from triage.web.deps import unit_of_work, uow_of
+from triage.web.gate import actor_id, public
 
 SECRET = "Aigerim Nurlanovna, 12 Abai street"  # stands in for a person's data in an exception
 _ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?\w+>")

@@ -9,9 +9,9 @@ import pytest
 
 from triage.config import Settings, from_environment
 from triage.models import Case
-from triage.review.cases import provisional_level
 from triage.review.decisions import options_for
 from triage.review.rules import ReviewRules
+from triage.review.triaging import provisional_level
 from triage.vocab import RiskLevel
 
 

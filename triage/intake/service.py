@@ -29,9 +29,9 @@ from ..models import (
 )
 from ..permissions import in_scope
 from ..reports import IndexValue, file_report
-from ..review.cases import provisional_level, raise_case
 from ..review.linking import Match, find_matches, link, matches_of
 from ..review.rules import ReviewRules
+from ..review.triaging import provisional_level, raise_case
 from ..sealed import keyring, open_payload, seal
 from ..uow import UnitOfWork
 from ..vocab import (

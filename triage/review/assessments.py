@@ -23,7 +23,6 @@ from .cases import (
     require_open,
     rowcount,
     scope_clause,
-    set_level,
     utcnow,
 )
 from .errors import (
@@ -35,6 +34,7 @@ from .errors import (
     SelfApprovalRefused,
 )
 from .rules import ReviewRules
+from .triaging import set_level
 
 
 def current_checklist() -> Checklist:

@@ -36,9 +36,10 @@ from ..models import (
 from ..permissions import in_scope
 from ..reports import IndexValue
 from ..vocab import CaseStatus, DecisionStatus, Region, ReportStatus, RiskLevel, Verification
-from .cases import check_version, get_case, raise_case, require_claim, require_open, utcnow
+from .cases import check_version, get_case, require_claim, require_open, utcnow
 from .errors import LastReportWorkedOn, PendingDecisions, ReportNotFound
 from .rules import ReviewRules
+from .triaging import raise_case
 
 #: The kinds of blind index that make two reports probably about the same people.
 LINK_KINDS = ("victim", "aggressor", "iin", "phone")

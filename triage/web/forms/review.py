@@ -28,7 +28,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ... import measures
 from ...models import CorroborationMethod, User, VerificationOutcome
-from ...review import cases
+from ...review import case_queue, cases
 from ...scoring import Answer, Checklist
 from ..labels import choices, label_for, label_of
 
@@ -90,14 +90,14 @@ class FilterForm(FlaskForm):  # type: ignore[misc]
         self.state.choices = _choices(states, _l("Any state"))
         return self
 
-    def filters(self, user: User, page: str | None) -> cases.QueueFilter:
+    def filters(self, user: User, page: str | None) -> case_queue.QueueFilter:
         """What the queue shows: the filters as given, or none when they do not validate. A
         user scoped to a region sees only it, whatever the query string says."""
         if user.region:
             self.region.data = ""
         if not self.validate():
-            return cases.QueueFilter()
-        return cases.QueueFilter(
+            return case_queue.QueueFilter()
+        return case_queue.QueueFilter(
             region=self.region.data or None,
             source=self.source.data or None,
             level=self.level.data or None,

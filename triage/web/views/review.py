@@ -27,7 +27,17 @@ from ... import measures
 from ...errors import N_, DomainError
 from ...models import Case, CorroborationMethod, Decision, User, VerificationOutcome
 from ...permissions import Permission
-from ...review import assessments, cases, claims, decisions, followups, linking, verification
+from ...review import (
+    assessments,
+    case_queue,
+    cases,
+    claims,
+    decisions,
+    followups,
+    linking,
+    verification,
+)
+from ...review.case_page import case_view
 from ...scoring import load_checklist
 from ...vocab import DecisionStatus, Role
 from ..deps import rules, unit_of_work
@@ -217,7 +227,7 @@ def _show(
             page.template,
             form=form,
             case=found,
-            row=cases.row_of(db, user, found),
+            row=case_queue.row_of(db, user, found),
             title=_(page.title, **params) if page.title else "",
             intro=_(page.intro, **params) if page.intro else "",
             submit=_(page.submit) if page.submit else "",
@@ -251,7 +261,7 @@ def index() -> Page:
     form = FilterForm(request.args).offer(LEVEL_LABELS, VERIFICATION_LABELS)
     filters = form.filters(user, request.args.get("page"))
     with unit_of_work().read() as db:
-        listing = cases.queue(db, user, filters)
+        listing = case_queue.queue(db, user, filters)
         due = followups.due(db, user, rules=rules())
         waiting = (
             len(decisions.awaiting_approval(db, user))
@@ -295,7 +305,7 @@ def case_page(ref: str) -> Page:
     block, which holds SQLite's write lock)."""
     user = me()
     with unit_of_work().begin() as db:
-        view = cases.case_view(db, user, ref)
+        view = case_view(db, user, ref)
         holds = claims.holds(user, view.case)
         reports = [e.record for e in view.reports]
         matches = linking.matches_for(db, user, reports) if holds else {}
