@@ -6,62 +6,18 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import BooleanField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
 
 from ... import users
 from ...errors import DomainError
 from ...models import User
 from ...permissions import Permission
-from ...vocab import Region, Role
 from ..deps import unit_of_work
 from ..errors import message_of
+from ..forms.admin import NewUserForm, ResetPasswordForm, ResetTwoStepForm, UserForm
 from ..gate import actor_id, requires
-from ..labels import label_for
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def _role_choices() -> list[tuple[str, str]]:
-    return [(r.value, label_for(r)) for r in Role]
-
-
-def _region_choices() -> list[tuple[str, str]]:
-    return [("", str(_l("All regions")))] + [(r.value, label_for(r)) for r in Region]
-
-
-class UserForm(FlaskForm):  # type: ignore[misc]
-    role = SelectField(_l("Role"), choices=_role_choices, validators=[DataRequired()])
-    region = SelectField(_l("Region scope"), choices=_region_choices, validators=[Optional()])
-    active = BooleanField(_l("Account is active"), default=True)
-
-
-class NewUserForm(UserForm):
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(min=2, max=64)])
-    password = PasswordField(
-        _l("Initial password"),
-        validators=[
-            DataRequired(),
-            Length(min=users.MIN_PASSWORD_LENGTH, max=users.MAX_PASSWORD_LENGTH),
-        ],
-    )
-
-
-class ResetTwoStepForm(FlaskForm):  # type: ignore[misc]
-    """Only the CSRF token: the button removes the account's two-step sign-in."""
-
-
-class ResetPasswordForm(FlaskForm):  # type: ignore[misc]
-    password = PasswordField(
-        _l("New password"),
-        validators=[
-            DataRequired(),
-            Length(min=users.MIN_PASSWORD_LENGTH, max=users.MAX_PASSWORD_LENGTH),
-        ],
-    )
 
 
 @bp.route("/users")

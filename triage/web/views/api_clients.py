@@ -7,43 +7,17 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import BooleanField, SelectMultipleField, StringField, widgets
-from wtforms.validators import DataRequired, Length
 
 from ...errors import DomainError
 from ...intake import api_clients
 from ...permissions import Permission
-from .. import labels
 from ..deps import unit_of_work
 from ..errors import message_of
+from ..forms.api_clients import ClientForm, RevokeForm
 from ..gate import actor_id, me, requires
 
 bp = Blueprint("api_clients", __name__, url_prefix="/admin/api-clients")
-
-
-def _scope_choices() -> list[tuple[str, str]]:
-    return labels.choices("source_kind")
-
-
-class ClientForm(FlaskForm):  # type: ignore[misc]
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=api_clients.NAME_MAX)])
-    scopes = SelectMultipleField(
-        _l("Source kinds it may post"),
-        choices=_scope_choices,
-        validators=[DataRequired(message=_l("Choose at least one source kind."))],
-        option_widget=widgets.CheckboxInput(),
-        widget=widgets.ListWidget(prefix_label=False),
-    )
-
-
-class RevokeForm(FlaskForm):  # type: ignore[misc]
-    confirm = BooleanField(
-        _l("Yes, revoke this token: the client's requests will be refused from now on"),
-        validators=[DataRequired(message=_l("Tick the box to confirm."))],
-    )
 
 
 @bp.route("/")

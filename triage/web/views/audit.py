@@ -10,12 +10,8 @@ from pathlib import Path
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from wtforms import IntegerField, SelectField, StringField
-from wtforms.validators import NumberRange, Optional
 
 from ... import audit, audit_export
 from ...crypto import Keyring
@@ -24,37 +20,11 @@ from ...models import AuditEvent, User, utcnow
 from ...permissions import Permission
 from ..deps import unit_of_work
 from ..errors import message_of
+from ..forms.audit import ExportForm, FilterForm, VerifyExportForm
 from ..gate import actor_id, requires
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE_SIZE = 50
-
-
-class FilterForm(FlaskForm):  # type: ignore[misc]
-    class Meta:
-        csrf = False  # a GET search changes nothing
-
-    since = StringField(_l("From (UTC)"), validators=[Optional()])
-    until = StringField(_l("Until (UTC)"), validators=[Optional()])
-    actor = StringField(_l("Actor (user id or system)"), validators=[Optional()])
-    action = SelectField(_l("Action"), validators=[Optional()])
-    object_type = StringField(_l("Object type"), validators=[Optional()])
-    object_id = StringField(_l("Object id"), validators=[Optional()])
-
-
-class ExportForm(FlaskForm):  # type: ignore[misc]
-    fmt = SelectField(
-        _l("Format"), choices=[("jsonl", "JSON Lines"), ("csv", "CSV")], default="jsonl"
-    )
-    from_seq = IntegerField(_l("From sequence number"), validators=[Optional(), NumberRange(min=1)])
-    to_seq = IntegerField(_l("To sequence number"), validators=[Optional(), NumberRange(min=1)])
-    since = StringField(_l("From (UTC)"), validators=[Optional()])
-    until = StringField(_l("Until (UTC)"), validators=[Optional()])
-
-
-class VerifyExportForm(FlaskForm):  # type: ignore[misc]
-    data = FileField(_l("Export file (events.jsonl or events.csv)"), validators=[FileRequired()])
-    manifest = FileField(_l("Its manifest (manifest.json)"), validators=[FileRequired()])
 
 
 def _ring() -> Keyring:
