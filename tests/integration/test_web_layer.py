@@ -261,3 +261,16 @@ def test_an_oversize_upload_is_refused_with_413(small_app):
         content_type="multipart/form-data",
     )
     assert response.status_code == 413
+
+
+def test_the_pager_links_the_pages_around_this_one(app: Flask) -> None:
+    from types import SimpleNamespace
+
+    with app.test_request_context("/cases/"):
+        pager = app.jinja_env.get_template("_macros.html").module.pager  # type: ignore[attr-defined]
+        middle = str(pager(SimpleNamespace(page=2, pages=3), "review.index", {"level": "high"}))
+        only = str(pager(SimpleNamespace(page=1, pages=1), "review.index", {}))
+    assert 'href="/cases/?page=1&amp;level=high"' in middle
+    assert 'href="/cases/?page=3&amp;level=high"' in middle
+    assert "Page 2 of 3" in middle
+    assert "pager" not in only
