@@ -14,6 +14,7 @@ from .labels import label_of
 #: How many of the model's heaviest words are marked, and the least share that counts.
 MODEL_WORDS = 6
 MODEL_SHARE = 0.15
+MODEL_MIN_LETTERS = 4
 
 
 def marks(text: str) -> list[tuple[int, int, str]]:
