@@ -56,7 +56,7 @@ def test_the_verdict_and_its_level_agree(text: str) -> None:
     assert found.reaches_reviewer == (found.verdict != NOT_CANDIDATE)
     assert (found.level is None) == (found.verdict == NOT_CANDIDATE)
     assert found.probability is not None and 0.0 <= found.probability <= 1.0
-    if found.kinds & SEVERE_KINDS and "family" in found.kinds:
+    if found.kinds & SEVERE_KINDS and "family" in found.kinds and found.probability >= 0.05:
         assert found.verdict != NOT_CANDIDATE
 
 
@@ -67,7 +67,8 @@ def test_the_verdict_follows_the_probability_bands() -> None:
     assert screening.verdict_of(calm, 0.1) == NOT_CANDIDATE
     threat = screening.rules("Муж сказал жене: убью тебя")
     assert threat.kinds & SEVERE_KINDS and "family" in threat.kinds
-    assert screening.verdict_of(threat, 0.01) == REVIEW
+    assert screening.verdict_of(threat, 0.1) == REVIEW  # the severe floor
+    assert screening.verdict_of(threat, 0.01) == NOT_CANDIDATE  # the model all but rules it out
 
 
 @pytest.mark.parametrize(
