@@ -122,9 +122,23 @@ def test_known_limit_hypotheticals(text: str) -> None:
     assert screen(text).verdict != CANDIDATE
 
 
-@pytest.mark.xfail(strict=True, reason="known limit: Kazakh negation inside the verb")
-def test_known_limit_kazakh_negation_inside_the_verb() -> None:
-    assert screen("Күйеуім мені ешқашан ұрмаған, біз тату тұрамыз").verdict != CANDIDATE
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Күйеуім мені ешқашан ұрмаған, біз тату тұрамыз",
+        "ағасы қарындасын ұрмаған, көршілер өтірік айтты",
+        "Kúieýim meni eshqashan urmaǵan",
+    ],
+)
+def test_kazakh_negation_inside_the_verb_is_not_a_candidate(text: str) -> None:
+    """The model reads the negative suffix (ұр-ма-ған) that the rules cannot; a borderline one
+    goes to the review band."""
+    assert screen(text).verdict != CANDIDATE
+
+
+@pytest.mark.xfail(strict=True, reason="known limit: Kazakh negation inside a rarer verb")
+def test_known_limit_kazakh_negation_inside_a_rarer_verb() -> None:
+    assert screen("күйеуі әйелін ешқашан қорқытпаған").verdict != CANDIDATE
 
 
 def test_the_packaged_model_was_trained_on_this_corpus() -> None:
