@@ -239,6 +239,17 @@ class AuthActions:
         token = self.csrf_token("/")
         return self._client.post("/logout", data={"csrf_token": token})
 
+    def file_report(self, kind: str, data: dict[str, Any]) -> str:
+        """File a report through its form, as the signed-in caseworker; its page's path."""
+        token = self.csrf_token(f"/reports/new/{kind}")
+        filed = self._client.post(
+            f"/reports/new/{kind}",
+            data={"csrf_token": token, **data},
+            content_type="multipart/form-data",
+        )
+        assert filed.status_code == 302, filed.get_data(as_text=True)
+        return str(filed.headers["Location"])
+
 
 @pytest.fixture
 def auth(client: FlaskClient) -> AuthActions:

@@ -21,20 +21,9 @@ DIRECT = {
 }
 
 
-def _file(client, auth) -> str:  # type: ignore[no-untyped-def]
-    token = auth.csrf_token("/reports/new/direct")
-    filed = client.post(
-        "/reports/new/direct",
-        data={"csrf_token": token, **DIRECT},
-        content_type="multipart/form-data",
-    )
-    assert filed.status_code == 302, filed.get_data(as_text=True)
-    return str(filed.headers["Location"])
-
-
 def test_the_words_behind_the_signals_are_marked_and_labelled(app, client, accounts, auth):
     auth.login_as(accounts[Role.CASEWORKER])
-    page = client.get(_file(client, auth)).get_data(as_text=True)
+    page = client.get(auth.file_report("direct", DIRECT)).get_data(as_text=True)
     marked = re.findall(r'<mark class="signal" title="([^"]+)">([^<]+)</mark>', page)
     words = {word for _title, word in marked}
     assert {"муж", "избил", "ножом"} <= words

@@ -215,7 +215,7 @@ def test_a_refused_form_is_told_in_the_readers_language(app, accounts, auth, loc
     from triage.vocab import Role
 
     auth.login_as(accounts[Role.CASEWORKER])
-    report = _file_direct(auth._client, auth)
+    report = auth.file_report("direct", DIRECT)
     _choose(auth._client, locale)
     token = auth.csrf_token(report)
     page = auth._client.post(
@@ -239,23 +239,11 @@ DIRECT = {
 }
 
 
-def _file_direct(client, auth) -> str:
-    """File a direct report through the form; returns the path of its page."""
-    token = auth.csrf_token("/reports/new/direct")
-    filed = client.post(
-        "/reports/new/direct",
-        data={"csrf_token": token, **DIRECT},
-        content_type="multipart/form-data",
-    )
-    assert filed.status_code == 302, filed.get_data(as_text=True)
-    return str(filed.headers["Location"])
-
-
 def test_the_report_page_shows_labels_in_the_order_of_its_form(app, client, accounts, auth):
     from triage.vocab import Role
 
     auth.login_as(accounts[Role.CASEWORKER])
-    path = _file_direct(client, auth)
+    path = auth.file_report("direct", DIRECT)
     page = client.get(path).get_data(as_text=True)
     for label in ("Spouse", "A neighbour", "Karaganda Region", "Battery (beatings)"):
         assert label in page
@@ -317,7 +305,7 @@ def test_dates_on_the_report_page_are_in_the_readers_locale(app, client, account
     from triage.web.deps import uow_of
 
     auth.login_as(accounts[Role.CASEWORKER])
-    path = _file_direct(client, auth)
+    path = auth.file_report("direct", DIRECT)
     with app.app_context(), uow_of(app).read() as session:
         received = session.scalars(select(Report)).one().received_at
     english = client.get(path).get_data(as_text=True)
