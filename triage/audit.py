@@ -70,6 +70,8 @@ ACTIONS: dict[str, str] = {
     "user.totp_enabled": "a user confirmed a code and turned two-step sign-in on",
     "user.totp_disabled": "a user turned their own two-step sign-in off (password and code)",
     "user.totp_reset": "an admin removed a user's two-step sign-in (a lost phone)",
+    "user.email_changed": "an admin set, changed or removed the e-mail address a staff "
+    "account's alerts go to (sealed; details say only whether one is set)",
     "payload.decrypted": "a sealed payload was decrypted for reading (purpose: page or command)",
     "case.opened": "a case was opened for a new report",
     "report.filed": "a report was filed",
@@ -97,8 +99,43 @@ ACTIONS: dict[str, str] = {
     "case.note_added": "a reviewer added a note to a case",
     "assessment.override_approved": "a supervisor approved lowering a high risk level",
     "assessment.override_rejected": "a supervisor rejected lowering a high risk level",
+    "assessment.rescored": (
+        "`triage init` re-scored an assessment under its checklist's corrected rules (computed "
+        "level before and after, incomplete, and the case's level before and after where it was "
+        "raised, or that its lowering of a high level now waits for a supervisor)"
+    ),
     "decision.withdrawn": "a proposal waiting for approval was withdrawn",
     "decision.followed_up": "a measure in effect was followed up before its end",
+    "decision.grounds_migrated": (
+        "`triage init` gave a decision from before the grounds were structured the legal grounds "
+        "its typed legal basis cites (grounds: their codes)"
+    ),
+    "consent.recorded": (
+        "a reviewer recorded the victim's answer on sharing her data with one kind of recipient "
+        "(recipient_kind, answer, method)"
+    ),
+    "document.issued": (
+        "a document was issued (kind, format, language, the SHA-256 of its exact bytes, and the "
+        "names of the fields it holds)"
+    ),
+    "document.downloaded": "an issued document was downloaded (its SHA-256)",
+    "document.checked": (
+        "someone checked whether a file is a document triage issued (the file's SHA-256, found or"
+        " not)"
+    ),
+    "handover.requested": (
+        "a hand-over of a case to a named recipient was asked for (recipient, its kind, whether "
+        "her consent covers it)"
+    ),
+    "handover.approved": (
+        "a supervisor other than the requester approved a hand-over without her consent"
+    ),
+    "handover.rejected": "a supervisor rejected a hand-over without her consent",
+    "handover.withdrawn": "the requester withdrew a hand-over waiting for approval",
+    "case.handed_over": (
+        "a case was handed over: recipient, its kind, the fields, and the ids and SHA-256 of the "
+        "PDF and JSON files handed over"
+    ),
     "record.purged": "a record's data key was destroyed (crypto-shredding; reason: retention, "
     "erasure_request, or promoted for a screened-out item)",
     "token.created": "an API token was created",
@@ -108,6 +145,16 @@ ACTIONS: dict[str, str] = {
     "key.retired": "a key-encryption key no longer in use was removed from the keyring",
     "audit.verified": "the audit chain was verified",
     "audit.exported": "an audit export was made",
+    "stats.viewed": "the statistics page was viewed (its filters: from, to, region)",
+    "stats.downloaded": "statistics were downloaded (which table or all, format, filters; "
+    "via web or cli)",
+    "alert.sent": "an alert reached one recipient: the SMTP server accepted the e-mail, or the "
+    "webhook answered 2xx (alert, kind, channel, case, attempt)",
+    "alert.failed": "an attempt to deliver an alert failed and will be retried (error code, "
+    "attempt, next attempt)",
+    "alert.dead": "an alert's delivery failed its last allowed attempt and went to the "
+    "dead-letter list",
+    "alert.retried": "an admin put a delivery from the dead-letter list back to be sent",
 }
 
 Scalar = str | int | bool | None
@@ -157,6 +204,23 @@ def _lock_chain(session: Session) -> None:
     # SQLite: every transaction began with BEGIN IMMEDIATE and already holds the write lock.
 
 
+#: Where a transaction that has appended keeps the chain's last link: it holds the chain's lock
+#: until it ends, so nobody else can have appended since.
+_HEAD = "triage.audit.head"
+
+
+def _next_link(session: Session) -> tuple[int, str]:
+    """The next event's sequence number and ``prev_hash``, under the chain's lock."""
+    head = session.info.get(_HEAD)
+    if head is not None and head[0] is session.get_transaction():
+        return int(head[1]) + 1, str(head[2])
+    _lock_chain(session)
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    return (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
+
+
 def append(
     session: Session,
     *,
@@ -177,11 +241,7 @@ def append(
     if object_type is not None and not _NAME.match(object_type):
         raise AuditError(f"object type {object_type!r} is not a lower-case name")
     details_json = _check_details(details or {})
-    _lock_chain(session)
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
+    seq, prev_hash = _next_link(session)
     fields: dict[str, Any] = {
         "seq": seq,
         "at": format_time(datetime.now(UTC)),
@@ -205,6 +265,7 @@ def append(
     )
     session.add(event)
     session.flush()
+    session.info[_HEAD] = (session.get_transaction(), seq, event.hash)
     return event
 
 

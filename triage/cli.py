@@ -24,11 +24,14 @@ from . import (
     audit_export,
     create_app,
     demo,
+    demo_scale,
     keys,
+    notify,
     retention,
     screening,
     screening_model,
     screening_training,
+    stats,
     users,
 )
 from .config import ConfigError, Settings, from_environment
@@ -125,11 +128,23 @@ def create_user(username: str, role: str, region: str | None, password_stdin: bo
 
 
 @main.command("demo")
-def demo_command() -> None:
+@click.option(
+    "--reports",
+    "count",
+    type=click.IntRange(min=1, max=demo_scale.MAX_REPORTS),
+    help="Also file this many synthetic reports over the last twelve months, and work on their "
+    "cases as the demo reviewers and supervisor would (the demo at scale).",
+)
+@click.option(
+    "--seed", default=1, show_default=True, help="With --reports: the same seed, the same reports."
+)
+def demo_command(count: int | None, seed: int) -> None:
     """Demo accounts of every role (fresh passwords, printed) and demo reports of every source."""
     settings, uow = _open()
     with _transaction(uow) as session:
         accounts = demo.ensure_accounts(session)
+        if count:
+            accounts += demo_scale.ensure_staff(session)
         caseworker = next(a for a in accounts if a.role is Role.CASEWORKER)
         caseworker_id = users.find(session, caseworker.username).id
         rules = ReviewRules.from_settings(settings)
@@ -140,6 +155,23 @@ def demo_command() -> None:
         scope = f"  region {a.region.value}" if a.region else ""
         click.echo(f"  {a.username:<{width}}  {a.password}  {a.role.value}{scope}")
     click.echo(f"Demo reports filed now: {filed}.")
+    if count:
+        _demo_at_scale(uow, count, seed, ReviewRules.from_settings(settings))
+
+
+def _demo_at_scale(uow: UnitOfWork, count: int, seed: int, rules: ReviewRules) -> None:
+    try:
+        with click.progressbar(length=count, label="Synthetic reports", file=sys.stderr) as bar:
+            done = demo_scale.populate(uow, count, seed=seed, rules=rules, progress=bar.update)
+    except DomainError as exc:
+        raise click.ClickException(exc.text) from None
+    click.echo(
+        f"Synthetic reports filed: {done.reports} ({done.linked} linked to a case on record), "
+        f"in {done.seconds:.0f} s ({done.per_second:.0f} a second)."
+    )
+    with uow.read() as session:
+        for line in demo_scale.census(session).lines():
+            click.echo(line)
 
 
 @main.command()
@@ -319,6 +351,61 @@ def purge_command(
         click.echo(f"Expired {expired} screened-out items (their keys destroyed).")
 
 
+@main.command("notify")
+@click.option("--dry-run", is_flag=True, help="Only list what would be sent; change nothing.")
+def notify_command(dry_run: bool) -> None:
+    """Send the alerts that are due by e-mail and webhook, and retry failed deliveries whose
+    wait is over (docs/alerts.md). Safe to run often and on several servers at once."""
+    settings, uow = _open()
+    try:
+        config = notify.NotifyConfig.from_settings(settings)
+        if dry_run:
+            _print_preview(notify.preview(uow, config))
+            return
+        summary = notify.run(uow, config)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Alerts raised: {summary.raised} ({summary.deliveries} deliveries). "
+        f"Sent: {summary.sent}, failed (to be retried): {summary.failed}, "
+        f"dead letters: {summary.dead}."
+    )
+    if summary.errors:
+        errors = ", ".join(f"{code} ×{n}" for code, n in sorted(summary.errors.items()))
+        click.echo(f"Failed attempts: {errors}", err=True)
+    if summary.without_address:
+        click.echo(
+            f"{summary.without_address} recipients have no e-mail address: set one under Users.",
+            err=True,
+        )
+    if summary.unheard:
+        click.echo(f"{summary.unheard} alerts reached nobody.", err=True)
+
+
+def _print_preview(found: notify.Preview) -> None:
+    click.echo(f"Alerts to raise: {len(found.planned)}")
+    for item in found.planned:
+        d = item.due
+        to = [f"e-mail to users {', '.join(map(str, item.email_to))}"] if item.email_to else []
+        to += ["webhook"] if item.webhook else []
+        missing = (
+            f"; no address: users {', '.join(map(str, item.without_address))}"
+            if item.without_address
+            else ""
+        )
+        click.echo(
+            f"  {d.kind} {d.case_code} due {audit.format_time(d.due_at)}: "
+            f"{', '.join(to) or 'nobody'}{missing}"
+        )
+    click.echo(f"Deliveries to try now: {len(found.sending)}")
+    for row in found.sending:
+        who = f"user {row.recipient_id}" if row.recipient_id is not None else "webhook"
+        click.echo(
+            f"  {row.id} {row.channel} ({who}) {row.kind} {row.case_code}, "
+            f"attempts so far {row.attempts}"
+        )
+
+
 @main.group("keys")
 def keys_group() -> None:
     """Key-encryption keys: status, rotation, rewrapping, retirement."""
@@ -370,6 +457,41 @@ def keys_retire(kek_id: str) -> None:
     with _transaction(uow) as session:
         keys.retire(session, settings, kek_id, actor=audit.SYSTEM_ACTOR)
     click.echo(f"Retired {kek_id}. Back up the rewritten keyring file.")
+
+
+@main.command("stats")
+@click.option(
+    "--format", "fmt", type=click.Choice(("csv", "json")), default="csv", show_default=True
+)
+@click.option("--from", "start", type=click.DateTime(formats=["%Y-%m-%d"]), help="First day (UTC).")
+@click.option(
+    "--to", "end", type=click.DateTime(formats=["%Y-%m-%d"]), help="Last day (UTC), included."
+)
+@click.option("--region", type=click.Choice([r.value for r in Region]), help="One region only.")
+def stats_command(fmt: str, start: Any, end: Any, region: str | None) -> None:
+    """Print the statistics of the /stats page, suppressed the same way ("<5", "x"): CSV with
+    one cell a line (table,row,column,value), or JSON. Default period: the last 13 weeks."""
+    uow, now = _uow(), utcnow()
+    try:
+        filters = stats.Filters.of(
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            region=region,
+            scope=None,
+            today=now.date(),
+        )
+    except DomainError as exc:
+        raise click.ClickException(exc.text) from None
+    with uow.read() as session:
+        figures = stats.compute(session, filters, now=now)
+    with _transaction(uow) as session:
+        stats.record_download(
+            session, filters, table="all", fmt=fmt, actor=audit.SYSTEM_ACTOR, via="cli"
+        )
+    if fmt == "json":
+        click.echo(json.dumps(figures.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(stats.csv_text(figures), nl=False)
 
 
 @main.group("audit")

@@ -113,6 +113,35 @@ class Settings:
     deadline_standard_hours: int = 168
     claim_minutes: int = 120
     follow_up_days: int = 5
+    #: The legal grounds offered for each measure (a TOML file like triage/legal/grounds.toml);
+    #: empty means the shipped list.
+    legal_grounds_file: str = ""
+    #: The recipients a case can be handed over to (a TOML file like triage/recipients.toml);
+    #: empty means the shipped example directory.
+    recipients_file: str = ""
+    #: Alerts (`triage notify`, docs/alerts.md). The address the app is reached at, for the
+    #: link in every alert (``https://triage.example.kz``).
+    base_url: str = ""
+    #: E-mail: the SMTP server (empty: no e-mail), its port, account, TLS mode (``starttls``,
+    #: ``ssl`` or ``none``), the sender's address and how long to wait for the server.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_tls: str = "starttls"
+    smtp_from: str = ""
+    smtp_timeout_seconds: int = 10
+    #: Webhook: where signed alerts are posted (empty: none), the HMAC secret that signs them,
+    #: and how long to wait for an answer.
+    webhook_url: str = ""
+    webhook_secret: str = field(default="", repr=False)
+    webhook_timeout_seconds: int = 10
+    #: Attempts before a delivery goes to the dead-letter list, and the first wait before a
+    #: retry (doubled after each failure, at most six hours).
+    notify_max_attempts: int = 6
+    notify_backoff_seconds: int = 60
+    #: Hours a proposal may wait for a supervisor's approval before its alert is sent.
+    approval_alert_hours: int = 24
 
     @property
     def sqlalchemy_url(self) -> str:

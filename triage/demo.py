@@ -7,6 +7,7 @@ For trying triage out, never for production: the accounts get fresh random passw
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib import resources
@@ -49,8 +50,13 @@ def _password() -> str:
 
 def ensure_accounts(session: Session) -> list[DemoAccount]:
     """Create the demo accounts, or give existing ones a fresh password; return the credentials."""
+    return ensure(session, DEMO_ACCOUNTS)
+
+
+def ensure(session: Session, specs: Iterable[tuple[str, Role, Region | None]]) -> list[DemoAccount]:
+    """Create these accounts (username, role, region), or give existing ones a fresh password."""
     accounts = []
-    for username, role, region in DEMO_ACCOUNTS:
+    for username, role, region in specs:
         password = _password()
         user = session.scalar(select(User).where(User.username == username))
         if user is None:

@@ -19,12 +19,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, legal, recipients
 from .config import Settings, resource_path
 from .crypto import Keyring, KeyringError, KeyringSource, load_keyring, write_keyring
 from .db import make_engine, prepare_sqlite_file
 from .models import DataKey, InstanceMeta
 from .passwords import Passwords
+from .review.decisions import migrate_grounds
+from .review.rescoring import rescore_assessments
+from .review.rules import ReviewRules
 from .uow import UnitOfWork
 
 FINGERPRINT_KEY = "keyring_fingerprint"
@@ -147,6 +150,7 @@ def init_instance(settings: Settings) -> InitResult:
             ring = Keyring.generate()
             write_keyring(settings.keyring_file, ring)
             created = True
+        grounds = _legal_grounds(settings)
         prepare_sqlite_file(engine)
         migrate(engine)
         with Session(engine) as session, session.begin():
@@ -159,6 +163,10 @@ def init_instance(settings: Settings) -> InitResult:
                     action="instance.initialised",
                     details={"active_kek": ring.active_kek, "keyring_created": created},
                 )
+        # Data steps a migration cannot take, having no keys: they read sealed values.
+        with UnitOfWork(engine, ring, Passwords.from_settings(settings)).begin() as session:
+            migrate_grounds(session, grounds)
+            rescore_assessments(session, rules=ReviewRules.from_settings(settings))
         return InitResult(created, keyring_path, head_revision())
     except OperationalError as exc:
         raise StartupError(
@@ -168,9 +176,24 @@ def init_instance(settings: Settings) -> InitResult:
         engine.dispose()
 
 
+def _legal_grounds(settings: Settings) -> legal.LegalGrounds:
+    """The configured legal grounds and recipients, checked: a file triage cannot use stops it
+    here, with a message naming the setting, rather than on the first decision."""
+    try:
+        recipients.load(settings.recipients_file or None)
+    except recipients.RecipientsError as exc:
+        raise StartupError(f"{exc} (TRIAGE_RECIPIENTS_FILE)") from None
+    try:
+        return legal.load(settings.legal_grounds_file or None)
+    except legal.LegalGroundsError as exc:
+        raise StartupError(f"{exc} (TRIAGE_LEGAL_GROUNDS_FILE)") from None
+
+
 def check_startup(settings: Settings, engine: Engine) -> Keyring:
-    """Load the keyring and make sure it and the schema fit this database; else refuse."""
+    """Load the keyring and make sure it, the schema and the legal grounds file fit; else
+    refuse."""
     ring = load_keyring(settings.keyring_file, settings.keyring)
+    _legal_grounds(settings)
     try:
         # Connecting to a missing SQLite file would leave an empty one behind.
         revision = None if _sqlite_file_missing(engine) else current_revision(engine)

@@ -25,11 +25,23 @@ class Permission(StrEnum):
     CASE_REASSIGN = "case.reassign"
     #: The list of feed items screened out: counts, sampling, reading one, promoting it.
     SCREENED_REVIEW = "screened.review"
+    #: Issue the document an approved decision needs, and download issued documents.
+    DOCUMENT_ISSUE = "document.issue"
+    #: Check whether a file is, byte for byte, a document triage issued.
+    DOCUMENT_CHECK = "document.check"
+    #: Record the victim's consent to share her data, and hand a case over to a recipient.
+    HANDOVER_REQUEST = "handover.request"
+    #: Approve a hand-over to police or a court without her consent (four eyes).
+    HANDOVER_APPROVE = "handover.approve"
     AUDIT_READ = "audit.read"
     AUDIT_EXPORT = "audit.export"
     USER_MANAGE = "user.manage"
     TOKEN_MANAGE = "token.manage"  # noqa: S105 (a permission name, not a secret)
     KEY_MANAGE = "key.manage"
+    #: See the alerts' deliveries and the dead-letter list, and put a dead letter back.
+    NOTIFY_MANAGE = "notify.manage"
+    #: The statistics page and its downloads: suppressed counts, never a person's data.
+    STATS_READ = "stats.read"
 
 
 _EVERYONE = {Permission.HOME, Permission.ACCOUNT}
@@ -39,6 +51,9 @@ _REVIEWER = {
     Permission.DECISION_PROPOSE,
     Permission.ATTACHMENT_READ,
     Permission.SCREENED_REVIEW,
+    Permission.DOCUMENT_ISSUE,
+    Permission.DOCUMENT_CHECK,
+    Permission.HANDOVER_REQUEST,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -47,11 +62,33 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.REVIEWER: frozenset(_EVERYONE | _REVIEWER),
     Role.SUPERVISOR: frozenset(
-        _EVERYONE | _REVIEWER | {Permission.DECISION_APPROVE, Permission.CASE_REASSIGN}
+        _EVERYONE
+        | _REVIEWER
+        | {
+            Permission.DECISION_APPROVE,
+            Permission.CASE_REASSIGN,
+            Permission.HANDOVER_APPROVE,
+            Permission.STATS_READ,
+        }
     ),
-    Role.AUDITOR: frozenset(_EVERYONE | {Permission.AUDIT_READ, Permission.AUDIT_EXPORT}),
+    Role.AUDITOR: frozenset(
+        _EVERYONE
+        | {
+            Permission.AUDIT_READ,
+            Permission.AUDIT_EXPORT,
+            Permission.DOCUMENT_CHECK,
+            Permission.STATS_READ,
+        }
+    ),
     Role.ADMIN: frozenset(
-        _EVERYONE | {Permission.USER_MANAGE, Permission.TOKEN_MANAGE, Permission.KEY_MANAGE}
+        _EVERYONE
+        | {
+            Permission.USER_MANAGE,
+            Permission.TOKEN_MANAGE,
+            Permission.KEY_MANAGE,
+            Permission.NOTIFY_MANAGE,
+            Permission.STATS_READ,
+        }
     ),
 }
 
@@ -62,6 +99,9 @@ PERSONAL_DATA = frozenset(
         Permission.CASE_READ,
         Permission.CASE_WORK,
         Permission.SCREENED_REVIEW,
+        Permission.DOCUMENT_ISSUE,
+        Permission.HANDOVER_REQUEST,
+        Permission.HANDOVER_APPROVE,
     }
 )
 

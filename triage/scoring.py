@@ -34,6 +34,7 @@ __all__ = [
     "InvalidAnswer",
     "InvalidChecklist",
     "Item",
+    "Outcome",
     "Override",
     "OverrideNotPermitted",
     "OverrideReasonRequired",
@@ -43,6 +44,7 @@ __all__ = [
     "UnknownItem",
     "UnknownLevel",
     "apply_override",
+    "assessment_outcome",
     "available_versions",
     "is_overdue",
     "load_checklist",
@@ -119,18 +121,30 @@ class Band:
 
 @dataclass(frozen=True)
 class Rule:
-    """A "regardless of the total" rule: when every listed item is yes, the level is at least
-    ``level``. It can only raise a level, never lower one, so scoring stays monotonic."""
+    """A "regardless of the total" rule: when every item of ``when_all_yes`` is yes — and, if
+    ``when_any_yes`` lists items, at least one of those too — the level is at least ``level``.
+    It can only raise a level, never lower one, so scoring stays monotonic."""
 
     code: str
     level: RiskLevel
     when_all_yes: tuple[int, ...]
     description: str
+    when_any_yes: tuple[int, ...] = ()
+
+    def holds(self, yes: frozenset[int] | set[int]) -> bool:
+        return all(n in yes for n in self.when_all_yes) and (
+            not self.when_any_yes or any(n in yes for n in self.when_any_yes)
+        )
 
 
 @dataclass(frozen=True)
 class Checklist:
+    """One version of the checklist. ``revision`` counts corrections of the version's rules
+    (bands and rules; never its items or weights): assessments record it, and a stored
+    assessment of an older revision is re-scored (``review.rescoring``)."""
+
     version: int
+    revision: int
     title: str
     description: str
     max_total: int
@@ -164,10 +178,19 @@ class Checklist:
 
 
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
-_TOP_KEYS = {"version", "title", "description", "max_total", "items", "levels", "rules"}
+_TOP_KEYS = {
+    "version",
+    "revision",
+    "title",
+    "description",
+    "max_total",
+    "items",
+    "levels",
+    "rules",
+}
 _ITEM_KEYS = {"number", "code", "text", "weight"}
 _BAND_KEYS = {"level", "min_total", "max_total"}
-_RULE_KEYS = {"code", "level", "when_all_yes", "description"}
+_RULE_KEYS = {"code", "level", "when_all_yes", "when_any_yes", "description"}
 
 
 def _keys(where: str, obj: Any, required: set[str], allowed: set[str]) -> dict[str, Any]:
@@ -203,6 +226,15 @@ def _level(where: str, value: Any) -> RiskLevel:
         ) from None
 
 
+def _rule_items(where: str, value: Any, numbers: set[int]) -> tuple[int, ...]:
+    if not isinstance(value, list) or not value:
+        raise InvalidChecklist(f"{where} must be a non-empty list of item numbers")
+    for ref in value:
+        if not isinstance(ref, int) or isinstance(ref, bool) or ref not in numbers:
+            raise InvalidChecklist(f"{where} names no item {ref!r}")
+    return tuple(value)
+
+
 def parse_checklist(data: Any) -> Checklist:
     """Validate a checklist definition (already parsed from JSON) and build the ``Checklist``.
 
@@ -211,8 +243,9 @@ def parse_checklist(data: Any) -> Checklist:
     run from 0 upwards without gaps or overlaps and never fall in level as the total rises, and
     rules that name existing items.
     """
-    top = _keys("checklist", data, _TOP_KEYS - {"description"}, _TOP_KEYS)
+    top = _keys("checklist", data, _TOP_KEYS - {"description", "revision"}, _TOP_KEYS)
     version = _int("version", top["version"], 1)
+    revision = _int("revision", top.get("revision", 1), 1)
     title = _text("title", top["title"])
     description = _text("description", top["description"]) if "description" in top else ""
     max_total = _int("max_total", top["max_total"], 0)
@@ -283,22 +316,25 @@ def parse_checklist(data: Any) -> Checklist:
     rules: list[Rule] = []
     for n, raw in enumerate(raw_rules):
         where = f"rules[{n}]"
-        obj = _keys(where, raw, _RULE_KEYS, _RULE_KEYS)
+        obj = _keys(where, raw, _RULE_KEYS - {"when_any_yes"}, _RULE_KEYS)
         code = obj["code"]
         if not isinstance(code, str) or not _CODE.fullmatch(code):
             raise InvalidChecklist(f"{where}.code must be lower_snake_case starting with a letter")
-        when = obj["when_all_yes"]
-        if not isinstance(when, list) or not when:
-            raise InvalidChecklist(f"{where}.when_all_yes must be a non-empty list of item numbers")
-        for ref in when:
-            if not isinstance(ref, int) or isinstance(ref, bool) or ref not in number_set:
-                raise InvalidChecklist(f"{where}.when_all_yes names no item {ref!r}")
+        when = _rule_items(f"{where}.when_all_yes", obj["when_all_yes"], number_set)
+        when_any = (
+            _rule_items(f"{where}.when_any_yes", obj["when_any_yes"], number_set)
+            if "when_any_yes" in obj
+            else ()
+        )
+        if set(when) & set(when_any):
+            raise InvalidChecklist(f"{where}: an item cannot be in when_all_yes and when_any_yes")
         rules.append(
             Rule(
                 code=code,
                 level=_level(f"{where}.level", obj["level"]),
-                when_all_yes=tuple(when),
+                when_all_yes=when,
                 description=_text(f"{where}.description", obj["description"]),
+                when_any_yes=when_any,
             )
         )
     rule_codes = [r.code for r in rules]
@@ -307,6 +343,7 @@ def parse_checklist(data: Any) -> Checklist:
 
     return Checklist(
         version=version,
+        revision=revision,
         title=title,
         description=description,
         max_total=max_total,
@@ -368,9 +405,11 @@ class Score:
     ``band_level`` is the level the total alone gives; ``level`` is the computed level after the
     "regardless of the total" rules, whose codes are in ``forced_by`` (every rule that held, even
     when the total was already high enough). ``answers`` has every item, missing ones as unknown.
+    ``revision`` is the checklist revision whose rules computed the level.
     """
 
     version: int
+    revision: int
     total: int
     max_total: int
     band_level: RiskLevel
@@ -387,6 +426,17 @@ class Score:
     @property
     def yes_items(self) -> tuple[int, ...]:
         return tuple(number for number, answer in self.answers if answer is Answer.YES)
+
+    @property
+    def answered_count(self) -> int:
+        """Items answered yes or no."""
+        return len(self.answers) - self.unknown_count
+
+    @property
+    def incomplete(self) -> bool:
+        """More items unknown than answered (DOMAIN.md): such an assessment is shown as
+        incomplete and never lowers a level (``assessment_outcome``)."""
+        return self.unknown_count > self.answered_count
 
 
 #: Checklist answers keyed by item number, by item code, or a mix of both. Values are ``Answer``
@@ -424,12 +474,13 @@ def score(checklist: Checklist, answers: Answers) -> Score:
     level = band_level
     forced_by: list[str] = []
     for rule in checklist.rules:
-        if all(number in yes for number in rule.when_all_yes):
+        if rule.holds(yes):
             forced_by.append(rule.code)
             if rule.level.rank > level.rank:
                 level = rule.level
     return Score(
         version=checklist.version,
+        revision=checklist.revision,
         total=total,
         max_total=checklist.max_total,
         band_level=band_level,
@@ -509,6 +560,68 @@ def apply_override(
         by_role=role,
         needs_supervisor=score.level is RiskLevel.HIGH and target is not RiskLevel.HIGH,
     )
+
+
+# --- what an assessment does to the level in force ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What recording an assessment does to the case's level.
+
+    ``proposed`` is the level the assessment asks for (computed, or the assessor's override);
+    ``level`` is the level in force once it is recorded. ``needs_supervisor``: the proposed level
+    is below a *high* level (the case's, or the checklist's own) and waits for a supervisor
+    other than the assessor; until then the case keeps ``level`` (high). ``kept``: the
+    assessment is incomplete and asked for less than the level before it, which it kept — it
+    lowers nothing, with or without a supervisor.
+    """
+
+    prior: RiskLevel | None
+    proposed: RiskLevel
+    level: RiskLevel
+    needs_supervisor: bool
+    kept: bool
+
+    @property
+    def lowers(self) -> bool:
+        """Whether the level in force goes down at once."""
+        return self.prior is not None and self.level.rank < self.prior.rank
+
+
+def _highest(*levels: RiskLevel) -> RiskLevel:
+    return max(levels, key=lambda lv: lv.rank)
+
+
+def assessment_outcome(
+    prior: RiskLevel | str | None,
+    computed: RiskLevel | str,
+    proposed: RiskLevel | str,
+    *,
+    incomplete: bool,
+) -> Outcome:
+    """The level in force after an assessment whose checklist computed ``computed`` and which
+    proposes ``proposed`` (the computed level, or an override) on a case at ``prior`` (``None``
+    for no level yet); ``incomplete`` is ``Score.incomplete``. DOMAIN.md's rules:
+
+    - raising, or keeping, the level takes effect at once;
+    - an incomplete assessment (more unknown than answered items) never lowers any level: the
+      higher of ``prior`` and the computed level stays in force;
+    - a level below a *high* one — the case's own (provisional or not), or the checklist's
+      computed high — waits for a supervisor's approval, and the case keeps *high* (and so its
+      deadline) until then: a computed lowering waits exactly like a professional-judgement one;
+    - any other lowering (medium to standard) takes effect at once.
+    """
+    before = _as_level(prior) if prior is not None else None
+    asked = _as_level(proposed)
+    floor = _as_level(computed) if before is None else _highest(_as_level(computed), before)
+    if asked.rank >= floor.rank:
+        return Outcome(before, asked, asked, needs_supervisor=False, kept=False)
+    if incomplete:
+        return Outcome(before, asked, floor, needs_supervisor=False, kept=True)
+    if floor is RiskLevel.HIGH:
+        return Outcome(before, asked, floor, needs_supervisor=True, kept=False)
+    return Outcome(before, asked, asked, needs_supervisor=False, kept=False)
 
 
 # --- provisional level from screening signals ---------------------------------------------------

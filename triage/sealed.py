@@ -71,16 +71,19 @@ def seal(
         record.id = new_id()
     if record.payload_version is None:
         record.payload_version = 1
-    if record.data_key_id is None:
+    made = record.data_key_id is None
+    if made:
         key_id = new_id()
         wrapped = (ring or keyring(session)).new_data_key(key_id)
         session.add(DataKey(id=key_id, kek_id=wrapped.kek_id, wrapped=wrapped.wrapped))
         record.data_key_id = key_id
-        session.flush()
-    key_id, wrapped = _wrapped(session, record)
+    else:  # an older key is read back (the session may no longer hold it)
+        key_id, wrapped = _wrapped(session, record)
     record.payload = _ring_holding(session, wrapped.kek_id, ring).seal(
         key_id, wrapped, _context(record), payload
     )
+    if made:  # the new key and its record in one flush, ciphertext and all
+        session.flush()
 
 
 def open_payload(

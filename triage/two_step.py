@@ -20,7 +20,8 @@ TOTP_PERIOD = 30
 TOTP_WINDOW = 1
 #: The clock codes and pending sign-ins are checked against; tests set it.
 clock: Callable[[], float] = time.time
-_SECRET_FIELD = "totp_secret"  # noqa: S105 (the payload key, not a secret)
+#: The account payload's key for the secret (the payload may hold an e-mail address beside it).
+SECRET_FIELD = "totp_secret"  # noqa: S105 (the payload key, not a secret)
 
 
 def new_totp_secret() -> str:
@@ -60,21 +61,22 @@ def totp_step(secret: str, code: str, *, last_step: int | None, at: float) -> in
     return None
 
 
-def seal_totp_secret(session: Session, user: User, secret: str) -> None:
-    sealed.seal(session, user, {_SECRET_FIELD: secret})
+def has_secret(user: User) -> bool:
+    """Whether the account's payload holds a TOTP secret, pending or in force (its flags say)."""
+    return user.payload is not None and (user.totp_enabled or user.totp_pending)
 
 
 def totp_secret(session: Session, user: User, *, actor: str, purpose: str) -> str:
     """The account's TOTP secret; opening it is audited like every sealed read."""
     payload = sealed.open_payload(session, user, actor=actor, purpose=purpose)
-    secret: str = payload[_SECRET_FIELD]
+    secret: str = payload[SECRET_FIELD]
     return secret
 
 
 def check_totp(session: Session, user: User, code: str, *, actor: str, purpose: str) -> bool:
     """Whether ``code`` is the account's current code and was not used before; a right code's
     time step is stored, so it cannot be used again."""
-    if user.payload is None:
+    if not has_secret(user):
         return False
     secret = totp_secret(session, user, actor=actor, purpose=purpose)
     step = verify_totp(secret, code, last_step=user.totp_last_step)

@@ -1,5 +1,5 @@
 """Staff accounts: create, change role or region scope, disable, reset a password, set up and
-remove two-step sign-in. All audited.
+remove two-step sign-in, set the address alerts are e-mailed to. All audited.
 
 These functions take the session and the acting user's id and return the changed ``User``; the
 admin pages and the ``triage create-user`` command both call them.
@@ -8,7 +8,9 @@ admin pages and the ``triage create-user`` command both call them.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session
 from . import audit, sealed
 from .errors import N_, Conflict, InvalidInput, NotFound
 from .models import User
-from .two_step import check_totp, new_totp_secret, seal_totp_secret, totp_secret, verify_totp
+from .two_step import SECRET_FIELD, check_totp, new_totp_secret, totp_secret, verify_totp
 from .uow import passwords_of
 from .vocab import Region, Role
 
@@ -28,6 +30,16 @@ class WrongPassword(InvalidInput):
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+#: The account payload's key for the address alerts are e-mailed to (``triage.notify``).
+EMAIL_FIELD = "email"
+MAX_EMAIL_LENGTH = 254
+_DOMAIN_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+#: A plain ``local@domain`` address: no display name, no quoting, no spaces or line breaks (it
+#: goes into a mail header), a domain of at least two labels.
+_EMAIL = re.compile(
+    rf"^[a-z0-9.!#$%&'*+/=?^_`{{|}}~-]{{1,64}}@{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})+$",
+    re.IGNORECASE | re.ASCII,
+)
 
 #: Roles that work with cases and so may be limited to a region.
 SCOPED_ROLES = frozenset({Role.CASEWORKER, Role.REVIEWER, Role.SUPERVISOR})
@@ -167,14 +179,83 @@ def find(session: Session, username: str) -> User:
     return user
 
 
+# -- the sealed payload: the TOTP secret and the e-mail address --------------------------------
+
+
+def _reseal(
+    session: Session,
+    user: User,
+    changes: Mapping[str, str | None],
+    *,
+    actor: str,
+    purpose: str,
+) -> None:
+    """Seal the account's payload anew with ``changes`` applied (``None`` removes a key), under a
+    fresh data key: the old key is shredded, so a secret or address taken out can never be
+    opened from this database again. Whatever else the payload holds is kept; it is opened (an
+    audited read) only when it holds something besides the keys being changed."""
+    held = {SECRET_FIELD: user.totp_enabled or user.totp_pending, EMAIL_FIELD: user.has_email}
+    payload: dict[str, Any] = {}
+    if user.payload is not None and any(
+        present and key not in changes for key, present in held.items()
+    ):
+        opened = sealed.open_payload(session, user, actor=actor, purpose=purpose)
+        payload = {key: value for key, value in opened.items() if key not in changes}
+    payload.update({key: value for key, value in changes.items() if value is not None})
+    sealed.shred(session, user)
+    user.payload = None
+    if payload:
+        sealed.seal(session, user, payload)
+    user.has_email = EMAIL_FIELD in payload
+
+
+def clean_email(value: str | None) -> str | None:
+    """The address in its stored form (domain in lower case), or ``None`` for none; refused if it
+    is not a plain ``name@domain`` address. The refusal never repeats the address."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if len(text) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(text):
+        raise InvalidInput(N_("Enter an e-mail address such as name@example.kz."))
+    local, _, domain = text.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def set_email(session: Session, user: User, email: str | None, *, actor: str) -> User:
+    """Set, change or remove (``None`` or blank) the address the account's alerts are e-mailed
+    to. It is sealed in the account's payload; the audit event says only that it changed."""
+    address = clean_email(email)
+    if address is None and not user.has_email:
+        return user
+    _reseal(session, user, {EMAIL_FIELD: address}, actor=actor, purpose="account.email")
+    audit.append(
+        session,
+        actor=actor,
+        action="user.email_changed",
+        object_type="user",
+        object_id=user.id,
+        details={"set": address is not None},
+    )
+    return user
+
+
+def email_of(session: Session, user: User, *, actor: str, purpose: str) -> str | None:
+    """The account's e-mail address, if it has one; opening it is an audited read."""
+    if not user.has_email or user.payload is None:
+        return None
+    address = sealed.open_payload(session, user, actor=actor, purpose=purpose).get(EMAIL_FIELD)
+    return str(address) if address else None
+
+
 # -- two-step sign-in --------------------------------------------------------------------------
 
 
-def _clear_two_step(session: Session, user: User) -> None:
-    """Shred the secret: its data key goes, so no copy of the database can yield it again."""
-    sealed.shred(session, user)
-    user.payload = None
+def _clear_two_step(session: Session, user: User, *, actor: str) -> None:
+    """Shred the secret: its data key goes, so no copy of the database can yield it again (an
+    e-mail address beside it is sealed anew under a fresh key)."""
+    _reseal(session, user, {SECRET_FIELD: None}, actor=actor, purpose="two-step removal")
     user.totp_enabled = False
+    user.totp_pending = False
     user.totp_last_step = None
 
 
@@ -186,9 +267,14 @@ def start_two_step(session: Session, user: User, *, actor: str) -> None:
     """
     if user.totp_enabled:
         raise Conflict(N_("Two-step sign-in is already on."))
-    if user.payload is not None:
-        _clear_two_step(session, user)
-    seal_totp_secret(session, user, new_totp_secret())
+    _reseal(
+        session,
+        user,
+        {SECRET_FIELD: new_totp_secret()},
+        actor=actor,
+        purpose="two-step enrolment",
+    )
+    user.totp_pending = True
     audit.append(
         session,
         actor=actor,
@@ -200,7 +286,7 @@ def start_two_step(session: Session, user: User, *, actor: str) -> None:
 
 def pending_two_step_secret(session: Session, user: User, *, actor: str) -> str | None:
     """The secret waiting for confirmation, for the enrolment page; ``None`` if none waits."""
-    if user.totp_enabled or user.payload is None:
+    if user.totp_enabled or not user.totp_pending or user.payload is None:
         return None
     return totp_secret(session, user, actor=actor, purpose="two-step enrolment")
 
@@ -219,6 +305,7 @@ def enable_two_step(session: Session, user: User, code: str, *, actor: str) -> U
             N_("That code is not right. Check the app's clock and try the next code.")
         )
     user.totp_enabled = True
+    user.totp_pending = False
     user.totp_last_step = step
     user.session_epoch += 1
     audit.append(
@@ -237,7 +324,7 @@ def disable_two_step(session: Session, user: User, code: str, *, actor: str) -> 
         raise Conflict(N_("Two-step sign-in is not on."))
     if not check_totp(session, user, code, actor=actor, purpose="two-step removal"):
         raise InvalidInput(N_("That code is not right."))
-    _clear_two_step(session, user)
+    _clear_two_step(session, user, actor=actor)
     user.session_epoch += 1
     audit.append(
         session,
@@ -254,10 +341,10 @@ def reset_two_step(session: Session, user: User, *, actor: str) -> User:
     they sign in with the password alone until they set it up again."""
     if str(user.id) == actor:
         raise InvalidInput(N_("Change your own two-step sign-in on your account page."))
-    if not user.totp_enabled and user.payload is None:
+    if not user.totp_enabled and not user.totp_pending:
         raise Conflict(N_("This account has no two-step sign-in to reset."))
     was_enabled = user.totp_enabled
-    _clear_two_step(session, user)
+    _clear_two_step(session, user, actor=actor)
     user.session_epoch += 1
     audit.append(
         session,

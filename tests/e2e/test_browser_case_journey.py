@@ -5,8 +5,11 @@ screenshot, then a second report about the same woman — her name in Cyrillic, 
 another way — which the probable-match panel lets her add to the first case. The demo reviewer
 claims the case, is refused a protective order while the case is unverified, corroborates it by a
 police check, scores the risk checklist (high), and proposes the order, which waits for a
-supervisor. The demo supervisor approves it from Approvals (four eyes: she did not propose it).
-The auditor then finds every step of it in the log, and never a word of what the reports say.
+supervisor. The demo supervisor, working in Russian, approves it from Approvals (four eyes: she
+did not propose it) and issues the order's document, a PDF in Russian that she downloads and
+whose text holds the case code, its legal basis and the man it is issued to, and not her phone or
+how to reach her. The auditor then finds every step of it in the log, and never a word of what the
+reports say.
 
 The instance and server are the shared ones of ``tests/e2e/conftest.py`` (``triage init``,
 ``triage demo``, ``triage serve``); Chromium is Debian's, launched as the auditor's browser test
@@ -16,7 +19,10 @@ launches it. No database access and no API call: every step is a click or a keys
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -315,7 +321,7 @@ def test_a_report_becomes_an_approved_protective_order(office: Office, tmp_path:
     expect(order).to_contain_text("Refused until the case is corroborated")
     propose = tab.locator("form", has=tab.get_by_role("button", name="Propose"))
     propose.get_by_label("Measure").select_option("protective_order")
-    propose.get_by_label("Legal basis (law and article)").fill("Law on Prevention, Article 20")
+    propose.get_by_label("Domestic Violence Law, Art. 20 — Protective order").check()
     propose.get_by_label("Rationale").fill(RATIONALE)
     propose.get_by_role("button", name="Propose").click()
     refusal = tab.locator(".alert-error[role=alert]")
@@ -357,7 +363,7 @@ def test_a_report_becomes_an_approved_protective_order(office: Office, tmp_path:
     tab.get_by_role("link", name="Propose a measure").click()
     expect(order).to_contain_text("Waits for a supervisor")
     propose.get_by_label("Measure").select_option("protective_order")
-    propose.get_by_label("Legal basis (law and article)").fill("Law on Prevention, Article 20")
+    propose.get_by_label("Domestic Violence Law, Art. 20 — Protective order").check()
     propose.get_by_label("Rationale").fill(RATIONALE)
     ends = TODAY + timedelta(days=29)
     propose.get_by_label("Starts on").fill(TODAY.isoformat())
@@ -376,33 +382,68 @@ def test_a_report_becomes_an_approved_protective_order(office: Office, tmp_path:
     assert decision_id, "the decision row has no id"
     reviewer.keep()
 
-    # 4. The supervisor, who did not propose it, approves it from Approvals.
+    # 4. The supervisor, who did not propose it, works in Russian: she approves the order from
+    #    Approvals and issues its document, a PDF in Russian, which she downloads.
     supervisor = office.sign_in("supervisor")
     tab = supervisor.tab
-    _nav(tab, "Approvals")
-    expect(tab.get_by_role("heading", name="Approvals", exact=True)).to_be_visible()
+    tab.locator("footer").get_by_role("button", name="Русский").click()
+    expect(tab.locator("html")).to_have_attribute("lang", "ru")
+    _nav(tab, "Согласование")
+    expect(tab.get_by_role("heading", name="Согласование", exact=True)).to_be_visible()
     waiting = tab.locator("table.approvals tbody tr", has=tab.get_by_role("link", name=case_code))
     expect(waiting).to_have_count(1)
-    expect(waiting).to_contain_text("Protective order")
+    expect(waiting).to_contain_text("Защитное предписание")
     expect(waiting).to_contain_text("reviewer")
-    expect(waiting).to_contain_text("High")
-    expect(waiting).to_contain_text("Corroborated")
+    expect(waiting).to_contain_text("Высокий")
+    expect(waiting).to_contain_text("Подтверждено")
     tab.screenshot(path=str(SHOTS / "journey-approvals.png"), full_page=True)
     supervisor.keep()
-    waiting.get_by_role("link", name="Review and decide").click()
+    waiting.get_by_role("link", name="Рассмотреть и принять решение").click()
     expect(tab.get_by_role("heading", name=case_code)).to_be_visible()
     expect(tab.locator("#timeline")).to_contain_text(RATIONALE)
     to_decide = tab.locator(f"#decision-{decision_id}")
-    to_decide.get_by_role("button", name="Approve").click()
-    expect(_flash(tab)).to_have_text("Approved; the measure is in effect.")
-    expect(to_decide).to_contain_text("In effect")
+    to_decide.get_by_role("button", name="Согласовать").click()
+    expect(_flash(tab)).to_have_text("Согласовано; мера вступила в силу.")
+    expect(to_decide).to_contain_text("Действует")
     expect(to_decide.get_by_role("button")).to_have_count(0)
+    # Its legal basis, in Russian, from the configured grounds.
+    expect(to_decide).to_contain_text("Закон о профилактике бытового насилия, ст. 20")
     tab.screenshot(path=str(SHOTS / "journey-case-approved.png"), full_page=True)
     supervisor.keep()
     # She does not hold the case, so she is not offered work on it (a follow-up) either.
-    expect(tab.get_by_text("reviewer holds this case")).to_be_visible()
-    expect(to_decide.get_by_role("link", name="Follow up")).to_have_count(0)
-    _nav(tab, "Approvals")
+    expect(tab.get_by_text("Дело в работе у пользователя reviewer", exact=False)).to_be_visible()
+    expect(to_decide.get_by_role("link", name="Провести контроль")).to_have_count(0)
+
+    # The order's document: she chooses Russian and issues it; it opens as a PDF download.
+    to_decide.get_by_role("link", name="Оформить документ").click()
+    expect(tab.get_by_role("heading", level=1)).to_contain_text(case_code)
+    expect(tab.locator("main")).to_contain_text("Защитное предписание")
+    tab.get_by_label("Русский").check()
+    tab.get_by_role("button", name="Оформить PDF").click()
+    expect(_flash(tab)).to_contain_text("Документ оформлен")
+    sha256 = tab.locator("code.hash").inner_text().strip()
+    with tab.expect_download() as download:
+        tab.get_by_role("link", name="Скачать").click()
+    pdf = tmp_path / "order.pdf"
+    download.value.save_as(pdf)
+    assert download.value.suggested_filename.endswith(".pdf")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    assert hashlib.sha256(data).hexdigest() == sha256
+    if shutil.which("pdftotext"):
+        text = " ".join(
+            subprocess.run(
+                ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True, text=True
+            ).stdout.split()
+        )
+        assert case_code in text
+        assert "ЗАЩИТНОЕ ПРЕДПИСАНИЕ" in text.upper()
+        assert "ст. 20" in text and "Защитное предписание" in text
+        assert AGGRESSOR in text  # issued to him
+        for absent in (PHONE, "555 0199", SAFE_CONTACT, "kitchen knife"):
+            assert absent not in text, absent
+    supervisor.keep()
+    _nav(tab, "Согласование")
     expect(tab.locator("table.approvals tbody tr", has_text=case_code)).to_have_count(0)
 
     # The reviewer, who still holds the case, sees the order in effect and can follow it up.
@@ -474,6 +515,8 @@ def test_a_report_becomes_an_approved_protective_order(office: Office, tmp_path:
         "assessment.recorded",
         "decision.proposed",
         "decision.approved",
+        "document.issued",
+        "document.downloaded",
     }
     assert expected <= actions, expected - actions
     assert "user.created" not in actions, "the demo's own events are older than the journey"

@@ -253,7 +253,7 @@ def _review_case(
                 assessor,
                 found.id,
                 version=found.version,
-                answers={"weapon": "yes"},
+                answers={**dict.fromkeys(range(1, 23), "no"), 3: "yes"},  # complete: it may lower
                 level="medium",
                 reason="Judgement.",
             )
@@ -483,6 +483,115 @@ def _promote_screened(client: FlaskClient, auth: AuthActions, accounts: dict[Rol
     return _post(client, auth, f"{path}/promote", path, {})
 
 
+def _waiting_handover(client: FlaskClient, accounts: dict[Role, Account]) -> tuple[str, Any]:
+    """A case the reviewer holds, with a hand-over to the police asked for without her consent."""
+    from triage import handover
+    from triage.models import User
+    from triage.review.rules import ReviewRules
+
+    code, _ = _review_case(client, accounts[Role.REVIEWER], corroborated=True)
+    app = client.application
+    with app.app_context(), uow_of(app).begin() as session:
+        reviewer = session.get(User, accounts[Role.REVIEWER].id)
+        assert reviewer is not None
+        made = handover.request(
+            session,
+            reviewer,
+            code,
+            recipient="kar-police-women",
+            language="ru",
+            reason="She is in danger and cannot be asked.",
+            directory=ReviewRules().recipients,
+        )
+        return code, (made.id, made.version)
+
+
+def _consent(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    code, _ = _review_case(client, accounts[Role.REVIEWER])
+    auth.login_as(accounts[Role.REVIEWER])
+    data = {"recipient_kind": "support_service", "answer": "yes", "method": "phone"}
+    return _post(client, auth, f"/cases/{code}/consent", "/cases/", data)
+
+
+def _handover(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    code, _ = _review_case(client, accounts[Role.REVIEWER], corroborated=True)
+    auth.login_as(accounts[Role.REVIEWER])
+    data = {"recipient": "kar-police-women", "language": "kk", "reason": "Urgent."}
+    return _post(client, auth, f"/cases/{code}/handover", "/cases/", data)
+
+
+def _handover_approve(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    _code, (handover_id, version) = _waiting_handover(client, accounts)
+    auth.login_as(accounts[Role.SUPERVISOR])
+    path = f"/handovers/{handover_id}/approve"
+    return _post(client, auth, path, "/cases/", {"version": version})
+
+
+def _handover_reject(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    _code, (handover_id, version) = _waiting_handover(client, accounts)
+    auth.login_as(accounts[Role.SUPERVISOR])
+    path = f"/handovers/{handover_id}/reject"
+    return _post(client, auth, path, "/cases/", {"version": version, "reason": "Ask her first."})
+
+
+def _handover_withdraw(
+    client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]
+) -> Any:
+    _code, (handover_id, version) = _waiting_handover(client, accounts)
+    auth.login_as(accounts[Role.REVIEWER])
+    path = f"/handovers/{handover_id}/withdraw"
+    return _post(client, auth, path, "/cases/", {"version": version})
+
+
+def _issue_document(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    from triage.models import User
+    from triage.review import decisions
+
+    ids = _proposal(client, accounts, "criminal_referral")
+    app = client.application
+    with app.app_context(), uow_of(app).begin() as session:
+        supervisor = session.get(User, accounts[Role.SUPERVISOR].id)
+        assert supervisor is not None
+        decisions.approve(session, supervisor, ids["decision"], version=ids["decision_version"])
+    auth.login_as(accounts[Role.SUPERVISOR])
+    path = f"/cases/decisions/{ids['decision']}/document"
+    return _post(client, auth, path, "/cases/", {"language": "ru"})
+
+
+def _check_document(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    auth.login_as(accounts[Role.AUDITOR])
+    token = auth.csrf_token("/documents/check")
+    return client.post(
+        "/documents/check",
+        data={"csrf_token": token, "file": (io.BytesIO(b"%PDF-1.7 not ours"), "x.pdf")},
+        content_type="multipart/form-data",
+    )
+
+
+def _delivery_retry(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    """A webhook delivery that failed its only attempt (nothing listens at its address), put
+    back by the admin."""
+    from datetime import UTC, datetime
+
+    from tests.integration.test_notify import SECRET, config_for, free_port, overdue_case
+    from triage.models import Delivery
+    from triage.notify import run
+    from triage.web import deps
+
+    app = client.application
+    overdue_case(app)
+    with app.app_context():
+        settings = deps.settings()
+    hook = f"http://127.0.0.1:{free_port()}/hook"
+    config = config_for(settings, notify_max_attempts=1, webhook_url=hook, webhook_secret=SECRET)
+    assert run(uow_of(app), config, clock=lambda: datetime.now(UTC)).dead == 1
+    with app.app_context(), uow_of(app).read() as session:
+        delivery_id = session.scalar(select(Delivery.id))
+    auth.login_as(accounts[Role.ADMIN])
+    path = f"/admin/deliveries/{delivery_id}/retry"
+    return _post(client, auth, path, "/admin/deliveries/", {})
+
+
 SCENARIOS: dict[str, Scenario] = {
     "screened.promote": _promote_screened,
     "api.create_report": _api_report,
@@ -520,6 +629,14 @@ SCENARIOS: dict[str, Scenario] = {
     "review.override_approve": _override_approve,
     "review.override_reject": _override_reject,
     "review.move_report": _move_report,
+    "outcomes.consent_page": _consent,
+    "outcomes.handover_page": _handover,
+    "outcomes.handover_approve": _handover_approve,
+    "outcomes.handover_reject": _handover_reject,
+    "outcomes.handover_withdraw": _handover_withdraw,
+    "outcomes.issue_document": _issue_document,
+    "outcomes.check": _check_document,
+    "notify.retry": _delivery_retry,
 }
 
 

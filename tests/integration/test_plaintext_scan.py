@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from tests.conftest import Database
-from triage import normalise
+from triage import normalise, users
 from triage.models import Case, DataKey, Report
 from triage.reports import IndexValue, file_report
 from triage.vocab import Region, SourceKind
@@ -123,6 +123,9 @@ PLAINTEXTS = [
     normalise.phone("+7 705 318 27 64"),
     normalise.url("https://www.zhanalyqtar-example.kz/incidents/2026/husband-threat-9931"),
 ]
+#: A staff member's address for alerts is a person's data too (sealed in the account).
+STAFF_EMAIL = "aizhan.scan-alerts@mail-example.kz"
+PLAINTEXTS.append(STAFF_EMAIL)
 
 
 def _file_all(app: Flask) -> tuple[list[str], list[bytes]]:
@@ -140,6 +143,14 @@ def _file_all(app: Flask) -> tuple[list[str], list[bytes]]:
                 indexes=spec.indexes,
             )
             report_ids.append(report.id)
+        staff = users.create_user(
+            session,
+            username="scan.supervisor",
+            password="a long enough password",
+            role="supervisor",
+            actor="system",
+        )
+        users.set_email(session, staff, STAFF_EMAIL, actor="system")
     with app.app_context(), uow_of(app).begin() as session:
         codes = list(
             session.scalars(
@@ -150,7 +161,7 @@ def _file_all(app: Flask) -> tuple[list[str], list[bytes]]:
         )
         wrapped = [bytes(w) for w in session.scalars(select(DataKey.wrapped))]
     assert len(codes) == len(REPORTS)
-    assert len(wrapped) == len(REPORTS)
+    assert len(wrapped) == len(REPORTS) + 1  # and the staff account's
     return codes, wrapped
 
 

@@ -141,7 +141,13 @@ def test_two_claims_on_one_case_never_both_win(app: Flask) -> None:
 
 
 def test_two_supervisors_deciding_one_lowered_level_at_once_never_both_win(app: Flask) -> None:
-    from tests.integration.test_review_services import claimed, make_case, user, version_of
+    from tests.integration.test_review_services import (
+        WEAPON_ONLY,
+        claimed,
+        make_case,
+        user,
+        version_of,
+    )
     from triage.review import assessments
     from triage.review.errors import NotAwaitingApproval
 
@@ -158,7 +164,7 @@ def test_two_supervisors_deciding_one_lowered_level_at_once_never_both_win(app: 
                 user(session, proposer),
                 case_id,
                 version=version_of(session, case_id),
-                answers={"weapon": "yes"},
+                answers=WEAPON_ONLY,
                 level="medium",
                 reason="The knife was on the table, never raised.",
                 rules=RULES,

@@ -49,6 +49,9 @@ from triage.web.deps import uow_of
 
 RULES = ReviewRules()
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+#: A complete checklist (every item answered) that is high by the weapon rule alone: lowering
+#: it is professional judgement that waits for a supervisor. (An incomplete one lowers nothing.)
+WEAPON_ONLY = {**dict.fromkeys(range(1, 23), "no"), 3: "yes"}
 
 MEDIA = {"outlet": "Example news", "headline": "Invented", "text": "Invented story, Marat Demo"}
 DIRECT = {
@@ -328,7 +331,7 @@ def test_lowering_high_waits_for_another_supervisor(app, people):
             user(session, people["supervisor"]),
             case_id,
             version=version_of(session, case_id),
-            answers={"weapon": "yes"},
+            answers=WEAPON_ONLY,
             level="medium",
             reason="The knife was a kitchen utensil on the table, not used.",
             now=NOW,

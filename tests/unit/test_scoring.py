@@ -28,6 +28,7 @@ from triage.scoring import (
     UnknownItem,
     UnknownLevel,
     apply_override,
+    assessment_outcome,
     available_versions,
     is_overdue,
     load_checklist,
@@ -82,11 +83,19 @@ def test_v1_bands_and_rules_are_data() -> None:
         (MEDIUM, 6, 11),
         (HIGH, 12, None),
     ]
-    assert {r.code: (r.when_all_yes, r.level) for r in V1.rules} == {
-        "strangulation_and_threat_to_kill": ((1, 2), HIGH),
-        "weapon": ((3,), HIGH),
-        "order_breach": ((11,), HIGH),
+    assert {r.code: (r.when_all_yes, r.when_any_yes, r.level) for r in V1.rules} == {
+        "threat_to_kill_with_danger_sign": ((1,), (2, 5, 6, 8, 12), HIGH),
+        "weapon": ((3,), (), HIGH),
+        "order_breach": ((11,), (), HIGH),
     }
+
+
+def test_v1_rules_are_at_their_corrected_revision() -> None:
+    """Revision 1 forced high only on items 1 and 2 together; revision 2 is DOMAIN.md's
+    correction (a threat to kill with any of 2, 5, 6, 8 or 12). Assessments of revision 1 are
+    re-scored by `triage init`."""
+    assert V1.revision == 2
+    assert score(V1, {}).revision == 2
 
 
 def test_version_1_is_shipped() -> None:
@@ -154,7 +163,15 @@ _DELETE = object()
         ("rules.0.when_all_yes", [], "non-empty list"),
         ("rules.0.when_all_yes", ["1"], "names no item '1'"),
         ("rules.0.level", "urgent", "level must be one of"),
-        ("rules.1.code", "strangulation_and_threat_to_kill", "rule codes must be unique"),
+        ("rules.1.code", "threat_to_kill_with_danger_sign", "rule codes must be unique"),
+        ("rules.0.when_any_yes", [], "when_any_yes must be a non-empty list"),
+        ("rules.0.when_any_yes", [2, 30], "when_any_yes names no item 30"),
+        ("rules.0.when_any_yes", [1, 2], "cannot be in when_all_yes and when_any_yes"),
+        ("rules.0.when_any_yes", _DELETE, None),  # a rule may list only when_all_yes
+        ("rules.0.when_anyyes", [2], "unknown keys: when_anyyes"),
+        ("revision", 0, "revision must be a whole number of at least 1"),
+        ("revision", "2", "revision must be a whole number"),
+        ("revision", _DELETE, None),  # a first revision need not say so
     ],
 )
 def test_a_bad_definition_is_refused_with_a_clear_error(
@@ -203,7 +220,14 @@ def dash_like_v2() -> dict[str, Any]:
             {"level": "high", "min_total": 14, "max_total": 24},
         ],
         "rules": [
-            {"code": "strangulation", "level": "high", "when_all_yes": [5], "description": "x"}
+            {"code": "strangulation", "level": "high", "when_all_yes": [5], "description": "x"},
+            {
+                "code": "threat_with_weapon",
+                "level": "high",
+                "when_all_yes": [1],
+                "when_any_yes": [2, 3],
+                "description": "y",
+            },
         ],
     }
 
@@ -217,8 +241,10 @@ def test_a_new_version_is_a_new_file_and_no_code(checklists_dir: Path) -> None:
     assert score(v2, yes(*range(6, 19))).level is MEDIUM  # 13 yes, DASH's medium
     assert score(v2, yes(*range(6, 20))).level is HIGH  # 14 yes
     assert score(v2, {"q5": "yes"}).forced_by == ("strangulation",)
+    assert score(v2, {"q1": "yes", "q3": "yes"}).forced_by == ("threat_with_weapon",)
+    assert score(v2, {"q1": "yes"}).level is STANDARD
     assert score(v2, {}).unknown_count == 24
-    assert score(v2, {}).version == 2
+    assert (score(v2, {}).version, score(v2, {}).revision) == (2, 1)
 
 
 def test_a_file_whose_version_disagrees_with_its_name_is_refused(checklists_dir: Path) -> None:
@@ -247,7 +273,8 @@ def test_the_loader_names_the_file_in_its_error(checklists_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("yes_items", "total", "level", "forced_by"),
     [
-        ((1, 2), 6, HIGH, ("strangulation_and_threat_to_kill",)),
+        ((1, 2), 6, HIGH, ("threat_to_kill_with_danger_sign",)),
+        ((1, 5), 5, HIGH, ("threat_to_kill_with_danger_sign",)),
         ((5, 6, 7), 6, MEDIUM, ()),
         ((13, 14, 15), 3, STANDARD, ()),
         ((4, 5, 6, 8, 9, 12), 13, HIGH, ()),
@@ -273,6 +300,14 @@ def test_items_1_and_2_are_high_by_rule_not_by_total() -> None:
     result = score(V1, yes(1, 2))
     assert result.band_level is MEDIUM
     assert result.forced
+
+
+def test_the_issues_threat_to_kill_with_escalation_is_high_and_incomplete() -> None:
+    """Issue 10: "threat to kill: yes", "escalating: yes", the other 20 items unknown. The total
+    alone is standard; the rule makes it high, and 20 unknown against 2 answered is incomplete."""
+    result = score(V1, {"threat_to_kill": "yes", "escalation": "yes"})
+    assert (result.total, result.band_level, result.level) == (5, STANDARD, HIGH)
+    assert (result.unknown_count, result.answered_count, result.incomplete) == (20, 2, True)
 
 
 # --- band edges and forcing rules ----------------------------------------------------------------
@@ -301,7 +336,7 @@ def test_band_edges(yes_items: tuple[int, ...], total: int, level: RiskLevel) ->
 def test_every_item_yes_is_39_and_high() -> None:
     result = score(V1, yes(*range(1, 23)))
     assert (result.total, result.level, result.unknown_count) == (39, HIGH, 0)
-    assert set(result.forced_by) == {"strangulation_and_threat_to_kill", "weapon", "order_breach"}
+    assert set(result.forced_by) == {"threat_to_kill_with_danger_sign", "weapon", "order_breach"}
     assert not result.forced  # the total alone was high already
 
 
@@ -310,8 +345,13 @@ def test_every_item_yes_is_39_and_high() -> None:
     [
         ((3,), 3, ("weapon",)),
         ((11,), 2, ("order_breach",)),
-        ((1, 2), 6, ("strangulation_and_threat_to_kill",)),
-        ((1, 2, 3, 11), 11, ("strangulation_and_threat_to_kill", "weapon", "order_breach")),
+        ((1, 2), 6, ("threat_to_kill_with_danger_sign",)),
+        ((1, 5), 5, ("threat_to_kill_with_danger_sign",)),
+        ((1, 6), 5, ("threat_to_kill_with_danger_sign",)),
+        ((1, 8), 5, ("threat_to_kill_with_danger_sign",)),
+        ((1, 12), 6, ("threat_to_kill_with_danger_sign",)),
+        ((1, 5, 6, 8), 9, ("threat_to_kill_with_danger_sign",)),
+        ((1, 2, 3, 11), 11, ("threat_to_kill_with_danger_sign", "weapon", "order_breach")),
     ],
 )
 def test_each_forcing_rule_makes_the_level_high(
@@ -322,8 +362,12 @@ def test_each_forcing_rule_makes_the_level_high(
     assert result.forced
 
 
-@pytest.mark.parametrize("yes_items", [(1,), (2,), (1, 13), (2, 13)])
-def test_half_of_the_strangulation_rule_does_not_force(yes_items: tuple[int, ...]) -> None:
+@pytest.mark.parametrize(
+    "yes_items", [(1,), (2,), (1, 13), (2, 13), (1, 4), (1, 7), (1, 22), (5,), (12,), (5, 8)]
+)
+def test_a_threat_to_kill_or_a_danger_sign_alone_does_not_force(
+    yes_items: tuple[int, ...],
+) -> None:
     result = score(V1, yes(*yes_items))
     assert result.level is STANDARD
     assert result.forced_by == ()
@@ -331,6 +375,8 @@ def test_half_of_the_strangulation_rule_does_not_force(yes_items: tuple[int, ...
 
 def test_a_rule_does_not_fire_on_unknown_or_no() -> None:
     assert score(V1, {1: "yes", 2: "unknown", 3: "no", 11: "unknown"}).level is STANDARD
+    assert score(V1, {1: "yes", 5: "no", 6: "no", 8: "unknown", 12: "no"}).level is STANDARD
+    assert score(V1, {1: "unknown", 5: "yes"}).level is STANDARD
 
 
 # --- answers --------------------------------------------------------------------------------------
@@ -362,6 +408,18 @@ def test_missing_items_count_as_unknown() -> None:
 def test_all_no_has_no_unknowns() -> None:
     result = score(V1, dict.fromkeys(range(1, 23), "no"))
     assert (result.total, result.unknown_count, result.level) == (0, 0, STANDARD)
+    assert not result.incomplete
+
+
+@pytest.mark.parametrize(
+    ("answered", "incomplete"), [(0, True), (2, True), (10, True), (11, False), (12, False)]
+)
+def test_more_unknown_than_answered_is_incomplete(answered: int, incomplete: bool) -> None:
+    """22 items: 11 unknown against 11 answered is complete, 12 against 10 is not. A "no" is an
+    answer as much as a "yes"."""
+    result = score(V1, dict.fromkeys(range(1, answered + 1), "no"))
+    assert result.incomplete is incomplete
+    assert score(V1, dict.fromkeys(range(1, answered + 1), "yes")).incomplete is incomplete
 
 
 @pytest.mark.parametrize("item", [0, 23, -1, "unknown_code", "1", True, 1.0, None])
@@ -430,7 +488,7 @@ def test_the_level_agrees_with_the_bands_and_rules(answers: dict[int, str]) -> N
     result = score(V1, dict(answers))
     yes_set = {n for n, a in answers.items() if a == "yes"}
     band = STANDARD if result.total <= 5 else MEDIUM if result.total <= 11 else HIGH
-    ruled = {1, 2} <= yes_set or 3 in yes_set or 11 in yes_set
+    ruled = (1 in yes_set and bool(yes_set & {2, 5, 6, 8, 12})) or bool(yes_set & {3, 11})
     assert result.level is (HIGH if ruled else band)
 
 
@@ -512,6 +570,78 @@ def test_only_reviewers_and_supervisors_change_a_level(role: Role | str) -> None
 def test_an_override_to_an_unknown_level_is_refused(level: str) -> None:
     with pytest.raises(UnknownLevel):
         apply_override(SCORE_STANDARD, level, "judgement", by_role=Role.REVIEWER)
+
+
+# --- what an assessment does to the level in force ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prior", "computed", "proposed", "incomplete", "level", "waits", "kept"),
+    [
+        # Raising or keeping the level takes effect at once, complete or not.
+        (STANDARD, HIGH, HIGH, False, HIGH, False, False),
+        (STANDARD, MEDIUM, MEDIUM, True, MEDIUM, False, False),
+        (HIGH, HIGH, HIGH, True, HIGH, False, False),
+        (None, STANDARD, STANDARD, True, STANDARD, False, False),
+        (MEDIUM, STANDARD, HIGH, False, HIGH, False, False),
+        # A complete checklist below the case's (provisional) high waits for a supervisor.
+        (HIGH, MEDIUM, MEDIUM, False, HIGH, True, False),
+        (HIGH, STANDARD, STANDARD, False, HIGH, True, False),
+        # ... and so does a judgement below the checklist's own high, as before.
+        (STANDARD, HIGH, MEDIUM, False, HIGH, True, False),
+        (None, HIGH, STANDARD, False, HIGH, True, False),
+        # Lowering medium (the case's or the checklist's) to standard is at once.
+        (MEDIUM, STANDARD, STANDARD, False, STANDARD, False, False),
+        (STANDARD, MEDIUM, STANDARD, False, STANDARD, False, False),
+        # An incomplete assessment lowers nothing, high or medium, computed or chosen.
+        (HIGH, STANDARD, STANDARD, True, HIGH, False, True),
+        (HIGH, STANDARD, MEDIUM, True, HIGH, False, True),
+        (MEDIUM, STANDARD, STANDARD, True, MEDIUM, False, True),
+        (STANDARD, HIGH, MEDIUM, True, HIGH, False, True),
+    ],
+)
+def test_assessment_outcome(
+    prior: RiskLevel | None,
+    computed: RiskLevel,
+    proposed: RiskLevel,
+    incomplete: bool,
+    level: RiskLevel,
+    waits: bool,
+    kept: bool,
+) -> None:
+    result = assessment_outcome(prior, computed, proposed, incomplete=incomplete)
+    assert (result.level, result.needs_supervisor, result.kept) == (level, waits, kept)
+    assert result.proposed is proposed
+    assert result.lowers is (prior is not None and level.rank < prior.rank)
+
+
+def test_a_checklist_cannot_lower_a_provisional_high_by_itself() -> None:
+    """Issue 10's done-when, in the pure rule: whatever a checklist computes below high, a case
+    that was high stays high until a supervisor approves — complete or not."""
+    for answers in ({}, yes(13), yes(5, 6, 7), yes(4, 5, 6), dict.fromkeys(range(1, 23), "no")):
+        result = score(V1, answers)
+        assert result.level is not HIGH
+        outcome = assessment_outcome(HIGH, result.level, result.level, incomplete=result.incomplete)
+        assert outcome.level is HIGH
+        assert outcome.needs_supervisor is not result.incomplete
+        assert not outcome.lowers
+
+
+@given(
+    st.sampled_from([None, *RiskLevel]),
+    st.sampled_from(list(RiskLevel)),
+    st.sampled_from(list(RiskLevel)),
+    st.booleans(),
+)
+def test_an_outcome_never_lowers_high_nor_lowers_when_incomplete(
+    prior: RiskLevel | None, computed: RiskLevel, proposed: RiskLevel, incomplete: bool
+) -> None:
+    result = assessment_outcome(prior, computed, proposed, incomplete=incomplete)
+    if result.lowers:
+        assert prior is not HIGH and not incomplete
+    assert result.level.rank >= computed.rank or (not incomplete and result.level is proposed)
+    if result.needs_supervisor:
+        assert result.level is HIGH and proposed is not HIGH and not incomplete
 
 
 # --- provisional levels ---------------------------------------------------------------------------

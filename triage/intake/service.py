@@ -132,13 +132,16 @@ def find_source(session: Session, ring: Keyring, url: str) -> Report | None:
 
 def _screen(incoming: Incoming) -> tuple[list[str], RiskLevel]:
     """Screening signals of a media or online text, and the report's provisional level from
-    those signals and its incident categories (review's rule, so the queue agrees)."""
+    those signals and its incident categories (review's rule, so the queue agrees).
+
+    The signals are the lexicon's rules' (``screening.rules``), the same ones ``screen`` returns;
+    the model's probability is not needed for them and would cost ten times as much."""
     if isinstance(incoming, MediaReport):
-        kinds = sorted(screening.screen(f"{incoming.headline}\n\n{incoming.text}").kinds)
+        kinds = sorted(screening.rules(f"{incoming.headline}\n\n{incoming.text}").kinds)
     elif isinstance(incoming, OnlineReport):
-        kinds = sorted(screening.screen(incoming.captured_text).kinds)
+        kinds = sorted(screening.rules(incoming.captured_text).kinds)
     else:  # a direct report's narrative says as much about urgency as an article does
-        kinds = sorted(screening.screen(incoming.narrative).kinds)
+        kinds = sorted(screening.rules(incoming.narrative).kinds)
     return kinds, provisional_level(kinds, [c.value for c in incoming.categories])
 
 

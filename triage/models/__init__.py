@@ -8,8 +8,20 @@ plainly. Importing this package registers every table on ``Base.metadata``.
 from .base import SealedMixin, UTCDateTime, enum_check, new_id, utcnow
 from .core import AuditEvent, Case, DataKey, InstanceMeta, Report, ReportIndex, User
 from .intake import ApiClient, Attachment, IdempotencyKey
+from .notify import Alert, AlertKind, Delivery, DeliveryChannel, DeliveryStatus
+from .outcomes import (
+    ConsentAnswer,
+    ConsentMethod,
+    DocumentFormat,
+    Handover,
+    HandoverStatus,
+    IssuedDocument,
+    RecipientKind,
+    VictimConsent,
+)
 from .review import (
     Assessment,
+    AssessmentRescore,
     CaseNote,
     CorroborationMethod,
     Decision,
@@ -21,19 +33,32 @@ from .review import (
 from .screened import ScreenedItem
 
 __all__ = [
+    "Alert",
+    "AlertKind",
     "ApiClient",
     "Assessment",
+    "AssessmentRescore",
     "Attachment",
     "AuditEvent",
     "Case",
     "CaseNote",
+    "ConsentAnswer",
+    "ConsentMethod",
     "CorroborationMethod",
     "DataKey",
     "Decision",
+    "Delivery",
+    "DeliveryChannel",
+    "DeliveryStatus",
+    "DocumentFormat",
+    "Handover",
+    "HandoverStatus",
     "IdempotencyKey",
     "InstanceMeta",
+    "IssuedDocument",
     "NoteKind",
     "OverrideStatus",
+    "RecipientKind",
     "Report",
     "ReportIndex",
     "ScreenedItem",
@@ -42,6 +67,7 @@ __all__ = [
     "User",
     "VerificationOutcome",
     "VerificationStep",
+    "VictimConsent",
     "enum_check",
     "new_id",
     "utcnow",

@@ -48,7 +48,9 @@ class InstanceMeta(Base):
 
 class User(SealedMixin, Base):
     """A staff account. Its sealed payload holds the TOTP secret of two-step sign-in
-    (``{"totp_secret": …}``): pending while ``totp_enabled`` is false, in force once it is true."""
+    (``{"totp_secret": …}``): pending while ``totp_enabled`` is false, in force once it is true;
+    and the address alerts are e-mailed to (``{"email": …}``). The flags beside it say which of
+    the two it holds, so that no page has to open it to know."""
 
     __tablename__ = "user_account"
     __table_args__ = (enum_check("role", Role), enum_check("region", Region))
@@ -69,6 +71,10 @@ class User(SealedMixin, Base):
     #: The last TOTP time step accepted: a code of this step or an earlier one is refused, so an
     #: overheard code cannot be replayed.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    #: The payload holds a TOTP secret that its owner has not confirmed yet.
+    totp_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The payload holds an e-mail address for alerts (``triage.notify``).
+    has_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     @property
     def role_enum(self) -> Role:

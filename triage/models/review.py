@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, false
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base
@@ -19,6 +19,7 @@ from .base import SealedMixin, UTCDateTime, enum_check, new_id, utcnow
 
 __all__ = [
     "Assessment",
+    "AssessmentRescore",
     "CaseNote",
     "CorroborationMethod",
     "Decision",
@@ -66,14 +67,23 @@ class Assessment(SealedMixin, Base):
     __table_args__ = (
         enum_check("level", RiskLevel),
         enum_check("computed_level", RiskLevel),
+        enum_check("prior_level", RiskLevel),
         enum_check("override_status", OverrideStatus),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     case_id: Mapped[str] = mapped_column(ForeignKey("case_file.id"), index=True)
     checklist_version: Mapped[int] = mapped_column(Integer)
+    #: The revision of the version's rules that computed ``computed_level``; an older one is
+    #: re-scored by `triage init` (``review.rescoring``).
+    checklist_revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     score: Mapped[int] = mapped_column(Integer)
     unknown_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: More items unknown than answered: shown as incomplete, and it lowers no level.
+    incomplete: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The case's level in force just before this assessment (``None`` on assessments from
+    #: before it was recorded, until re-scoring fills it in).
+    prior_level: Mapped[str | None] = mapped_column(String(16))
     computed_level: Mapped[str] = mapped_column(String(16))
     #: The level the assessor set: the computed one, or a professional-judgement override.
     #: A lowering of *high* is in force only once ``override_status`` is approved.
@@ -85,6 +95,54 @@ class Assessment(SealedMixin, Base):
     override_status: Mapped[str | None] = mapped_column(String(16), index=True)
     override_decided_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     override_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def kept_level(self) -> bool:
+        """It is incomplete and asked for less than the level before it or the level it
+        computed, and that higher level stayed in force (an incomplete assessment lowers
+        nothing; ``scoring.assessment_outcome``)."""
+        floor = RiskLevel(self.computed_level).rank
+        if self.prior_level is not None:
+            floor = max(floor, RiskLevel(self.prior_level).rank)
+        return (
+            self.incomplete
+            and RiskLevel(self.level).rank < floor
+            and self.override_status is None
+        )
+
+
+class AssessmentRescore(Base):
+    """An assessment scored again after its checklist version's rules were corrected, and what
+    that changed on the case: the case's timeline shows it. Codes and dates only.
+
+    ``level_before``/``level_after`` (and the deadlines) are set only where the case's level in
+    force changed; a re-score raises a level at once but never lowers one. ``lowering_waits``:
+    the assessment had lowered a high level by itself, and that lowering now waits for a
+    supervisor."""
+
+    __tablename__ = "assessment_rescore"
+    __table_args__ = (
+        enum_check("computed_before", RiskLevel),
+        enum_check("computed_after", RiskLevel),
+        enum_check("level_before", RiskLevel),
+        enum_check("level_after", RiskLevel),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("case_file.id"), index=True)
+    assessment_id: Mapped[str] = mapped_column(ForeignKey("assessment.id"), index=True)
+    rescored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    checklist_version: Mapped[int] = mapped_column(Integer)
+    revision_before: Mapped[int] = mapped_column(Integer)
+    revision_after: Mapped[int] = mapped_column(Integer)
+    computed_before: Mapped[str] = mapped_column(String(16))
+    computed_after: Mapped[str] = mapped_column(String(16))
+    incomplete: Mapped[bool] = mapped_column(Boolean, default=False)
+    level_before: Mapped[str | None] = mapped_column(String(16))
+    level_after: Mapped[str | None] = mapped_column(String(16))
+    deadline_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deadline_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lowering_waits: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Decision(SealedMixin, Base):
@@ -101,6 +159,10 @@ class Decision(SealedMixin, Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("case_file.id"), index=True)
     measure: Mapped[str] = mapped_column(String(32))
     tier: Mapped[str] = mapped_column(String(16))
+    #: The codes of the legal grounds it was taken on (``triage.legal``): plain, counting data.
+    #: ``None`` only on a decision from before the grounds were structured, until `triage init`
+    #: has read its typed legal basis (``review.decisions.migrate_grounds``).
+    grounds: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     starts_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
     follow_up_on: Mapped[date | None] = mapped_column(Date, index=True)

@@ -1,5 +1,6 @@
 """Risk assessments: the checklist scored, the level put in force with its deadline, and the
-professional-judgement override — a lowering of *high* waits for another supervisor."""
+professional-judgement override. A lowering of *high* — the case's or the checklist's own,
+computed or by judgement — waits for another supervisor; an incomplete assessment lowers nothing."""
 
 from __future__ import annotations
 
@@ -56,8 +57,14 @@ def record_assessment(
     rules: ReviewRules | None = None,
 ) -> Assessment:
     """Score ``answers`` and put the level in force on the case (a re-assessment replaces the
-    previous one). ``level`` other than the computed one is an override and needs ``reason``;
-    lowering *high* keeps the case high until a supervisor other than the assessor approves."""
+    previous one). ``level`` other than the computed one is an override and needs ``reason``.
+
+    What takes force is ``scoring.assessment_outcome``: a level below the case's high (its
+    provisional level or one in force) or below the checklist's computed high keeps the case
+    high, and its deadline, until a supervisor other than the assessor approves; an incomplete
+    assessment (more unknown than answered items) lowers nothing: it is recorded, with the lower
+    level it computed or its assessor chose, and the level in force stays as it was (nothing
+    waits for a supervisor: not even one could let an incomplete assessment lower a level)."""
     now = now or utcnow()
     rules = rules or ReviewRules()
     checklist = checklist or current_checklist()
@@ -81,6 +88,10 @@ def record_assessment(
                 "choose a level from the list."
             )
         ) from None
+    prior = RiskLevel(found.risk_level)
+    outcome = scoring.assessment_outcome(
+        prior, result.level, override.level, incomplete=result.incomplete
+    )
 
     for earlier in session.scalars(
         select(Assessment).where(
@@ -94,14 +105,17 @@ def record_assessment(
         id=new_id(),
         case_id=found.id,
         checklist_version=result.version,
+        checklist_revision=result.revision,
         score=result.total,
         unknown_count=result.unknown_count,
+        incomplete=result.incomplete,
+        prior_level=prior.value,
         computed_level=result.level.value,
         level=override.level.value,
         overridden=override.changed,
         assessed_by=user.id,
         assessed_at=now,
-        override_status=OverrideStatus.PENDING.value if override.needs_supervisor else None,
+        override_status=OverrideStatus.PENDING.value if outcome.needs_supervisor else None,
         payload_version=1,
     )
     session.add(assessment)
@@ -115,8 +129,10 @@ def record_assessment(
             "override_reason": override.reason,
         },
     )
-    in_force = result.level if override.needs_supervisor else override.level
-    set_level(found, in_force, rules, provisional=False)
+    in_force = outcome.level
+    # An incomplete assessment that kept a provisional level leaves it provisional: no
+    # checklist settled it.
+    set_level(found, in_force, rules, provisional=found.risk_provisional and outcome.kept)
     found.risk_score = result.total
     flush_edit(session)
     audit.append(
@@ -128,19 +144,23 @@ def record_assessment(
         details={
             "assessment_id": assessment.id,
             "checklist_version": result.version,
+            "checklist_revision": result.revision,
             "score": result.total,
             "unknown": result.unknown_count,
+            "incomplete": result.incomplete,
+            "prior_level": prior.value,
             "computed_level": result.level.value,
             "level": override.level.value,
             "in_force": in_force.value,
-            "override_pending": override.needs_supervisor,
+            "override_pending": outcome.needs_supervisor,
         },
     )
     return assessment
 
 
 def pending_overrides(session: Session, supervisor: User) -> Sequence[tuple[Assessment, Case]]:
-    """Lowerings of a high level in the supervisor's scope that wait for a decision."""
+    """Lowerings of a high level in the supervisor's scope that wait for a decision: by
+    professional judgement, or computed by a checklist below the case's high level."""
     rows = session.execute(
         select(Assessment, Case)
         .join(Case, Case.id == Assessment.case_id)

@@ -1,5 +1,6 @@
 """The case page: a case's reports (their sealed payloads opened, each read audited),
-assessments, verification steps, decisions, notes, attachments and probable matches."""
+assessments (and their re-scores under corrected rules), verification steps, decisions, notes,
+attachments and probable matches."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from .. import sealed
 from ..models import (
     Assessment,
+    AssessmentRescore,
     Attachment,
     Case,
     CaseNote,
@@ -109,6 +111,10 @@ def case_view(session: Session, user: User, ref: str, *, now: datetime | None = 
                 names.get(a.assessed_by),
             )
         )
+    for rescore in session.scalars(
+        select(AssessmentRescore).where(AssessmentRescore.case_id == found.id)
+    ):  # codes and dates only: nothing to decrypt
+        entries.append(TimelineEntry(rescore.rescored_at, "rescore", rescore, {}))
     for v in session.scalars(select(VerificationStep).where(VerificationStep.case_id == found.id)):
         entries.append(
             TimelineEntry(

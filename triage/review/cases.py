@@ -147,6 +147,10 @@ _TEXT_REFUSALS = {
         N_("Write the reason."),
         N_("The reason is too long (at most %(limit)d characters)."),
     ),
+    "note on her consent": (
+        N_("Write what she said."),
+        N_("The note on her consent is too long (at most %(limit)d characters)."),
+    ),
     "reason for the rejection": (
         N_("Write the reason for the rejection."),
         N_("The reason for the rejection is too long (at most %(limit)d characters)."),

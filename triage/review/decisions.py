@@ -8,6 +8,7 @@ A measure never "ends" by a background job: a decision in effect whose ``ends_on
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -17,8 +18,10 @@ from sqlalchemy.orm import Session
 
 from .. import audit, measures, sealed
 from ..errors import N_
-from ..models import Case, Decision, Report, User, new_id
+from ..legal import LegalGrounds
+from ..models import Case, Decision, RecipientKind, Report, User, new_id
 from ..vocab import CaseStatus, DecisionStatus, MeasureTier, Role, SourceKind, Verification
+from . import consent
 from .cases import (
     check_version,
     clean_text,
@@ -192,6 +195,7 @@ def propose(
     version: int | None,
     measure: str,
     rationale: str,
+    grounds: Sequence[str] = (),
     legal_basis: str | None = None,
     starts_on: date | None = None,
     ends_on: date | None = None,
@@ -202,8 +206,11 @@ def propose(
     now: datetime | None = None,
     rules: ReviewRules | None = None,
 ) -> Decision:
-    """Propose a measure. Refused on an unverified case when it is aimed at the aggressor
-    (``UnverifiedCase``); waits for a supervisor when coercive, or preventive without the
+    """Propose a measure on the legal ``grounds`` (codes of ``rules.legal`` offered for it) and a
+    typed ``legal_basis`` addition for an article the list does not have; a measure aimed at the
+    aggressor needs one or the other. Refused on an unverified case when it is aimed at the
+    aggressor (``UnverifiedCase``), and when it shares the victim's data without her recorded yes
+    (``ConsentRequired``); waits for a supervisor when coercive, or preventive without the
     victim's own complaint; needs a written reason when it goes against her recorded wishes
     (ticked by the reviewer, or recorded in a direct report) or when it is "no measure"."""
     now = now or utcnow()
@@ -220,9 +227,19 @@ def propose(
     basis = (legal_basis or "").strip()
     if len(basis) > 200:
         raise InvalidDecision(N_("The legal basis is too long (at most 200 characters)."))
-    if chosen.aimed_at_aggressor and not basis:
+    codes = list(dict.fromkeys(grounds))
+    wrong = rules.legal.unknown_for(chosen.code, codes)
+    if wrong:
         raise InvalidDecision(
-            N_("Give the legal basis (the article) for a measure on the aggressor.")
+            N_("%(grounds)s is not a legal ground of this measure: choose from its list."),
+            grounds=", ".join(wrong),
+        )
+    if chosen.aimed_at_aggressor and not codes and not basis:
+        raise InvalidDecision(
+            N_(
+                "Choose the legal grounds of a measure on the aggressor, or type the article "
+                "if it is not on the list."
+            )
         )
     start, end, follow_up = check_dates(
         chosen,
@@ -233,6 +250,8 @@ def propose(
         follow_up_days=rules.follow_up_days,
     )
     require_claim(session, user, found, now=now, rules=rules)
+    if chosen.needs_victim_consent:
+        consent.require(session, user, found, RecipientKind.SUPPORT)
     against = against_victim_wishes or _refused_wishes(session, user, found, chosen.code)
     reason = clean_text(wishes_reason, "reason", required=False)
     try:
@@ -263,6 +282,7 @@ def propose(
         case_id=found.id,
         measure=chosen.code,
         tier=chosen.tier.value,
+        grounds=codes,
         starts_on=start,
         ends_on=end,
         follow_up_on=follow_up,
@@ -294,6 +314,7 @@ def propose(
             "case_id": found.id,
             "measure": chosen.code,
             "tier": chosen.tier.value,
+            "grounds": list(codes),
             "status": status.value,
             "approval_because": list(check.approval_because),
             "against_victim_wishes": against,
@@ -473,9 +494,80 @@ __all__ = [
     "can_decide",
     "check_dates",
     "get_for",
+    "grounds_in_text",
     "legal_end_limit",
+    "migrate_grounds",
     "options_for",
     "propose",
     "reject",
     "withdraw",
 ]
+
+
+# -- decisions from before the grounds were structured -------------------------------------------
+
+#: An article number as a typed legal basis cites it: "Article 54", "Art. 73", "ст. 461",
+#: "статья 115-1", "54-бап", "54 бабы".
+_ARTICLE = re.compile(
+    r"(?:\b(?:article|art\.?|статья|статьи|статье|ст\.?)\s*(\d{1,4}(?:-\d{1,2})?))"
+    r"|(?:\b(\d{1,4}(?:-\d{1,2})?)[\s-]*(?:бап|бабы|бабына)\b)",
+    re.IGNORECASE,
+)
+#: How a typed basis names an act, by the act's code in the shipped grounds file.
+_ACT_NAMES = {
+    "coao": re.compile(r"administrative|коап|административн|әкімшілік|әқбтк", re.IGNORECASE),
+    "cc": re.compile(r"criminal|\bук\b|уголовн|қылмыстық|\bқк\b", re.IGNORECASE),
+    "ldv": re.compile(r"\blaw\b|закон|заң|бытового насилия|тұрмыстық", re.IGNORECASE),
+}
+
+
+def grounds_in_text(text: str, measure: str, legal: LegalGrounds) -> list[str]:
+    """The grounds of ``measure`` that a typed legal basis cites, in the list's order: an article
+    number that only one of the measure's grounds has, or, where several acts have it, the one
+    whose act the text names."""
+    articles = {a or b for a, b in _ARTICLE.findall(text)}
+    named = {act for act, pattern in _ACT_NAMES.items() if pattern.search(text)}
+    found = []
+    for article in articles:
+        candidates = [
+            g for g in legal.for_measure(measure, include_retired=True) if g.article == article
+        ]
+        if len(candidates) > 1:
+            candidates = [g for g in candidates if g.act.code in named]
+        if len(candidates) == 1:
+            found.append(candidates[0].code)
+    order = list(legal.grounds)
+    return sorted(found, key=order.index)
+
+
+def migrate_grounds(session: Session, legal: LegalGrounds) -> int:
+    """Give every decision from before the grounds were structured (``grounds`` is NULL) the
+    grounds its typed legal basis cites (``grounds_in_text``); the typed text stays as the
+    addition. Each decision read and changed is audited. Idempotent: returns how many changed."""
+    changed = 0
+    for decision in session.scalars(
+        select(Decision).where(Decision.grounds.is_(None)).order_by(Decision.proposed_at)
+    ):
+        try:
+            payload = sealed.open_payload(
+                session, decision, actor=audit.SYSTEM_ACTOR, purpose="decision.migrate_grounds"
+            )
+        except sealed.PayloadShredded:
+            payload = {}
+        codes = grounds_in_text(str(payload.get("legal_basis") or ""), decision.measure, legal)
+        decision.grounds = codes
+        session.flush()
+        audit.append(
+            session,
+            actor=audit.SYSTEM_ACTOR,
+            action="decision.grounds_migrated",
+            object_type="decision",
+            object_id=decision.id,
+            details={
+                "case_id": decision.case_id,
+                "measure": decision.measure,
+                "grounds": list(codes),
+            },
+        )
+        changed += 1
+    return changed

@@ -117,3 +117,9 @@ class LastReportWorkedOn(Conflict):
     """Moving a case's last report away would merge away a case with recorded work on it."""
 
     title = N_("The case has recorded work")
+
+
+class ConsentRequired(Conflict):
+    """Sharing the victim's data with a recipient needs her recorded yes."""
+
+    title = N_("Her consent is needed")

@@ -114,7 +114,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(review.bp)
     app.register_blueprint(intake.bp)
     app.register_blueprint(screened.bp)
+    from .views import stats as stats_views
+
+    app.register_blueprint(stats_views.bp)
+    from .views import outcomes
+
+    app.register_blueprint(outcomes.bp)
     # Bearer tokens, not cookies, authenticate the API: CSRF cannot ride on them.
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_clients.bp)
+    from .views import notify
+
+    app.register_blueprint(notify.bp)

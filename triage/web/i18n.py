@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import request, session
+from flask_babel import get_locale
 
 #: Interface languages, with their own names (never translated).
 LOCALES = {"en": "English", "ru": "Русский", "kk": "Қазақша"}
@@ -17,3 +18,10 @@ def select_locale(default: str) -> str:
     if chosen in LOCALES:
         return str(chosen)
     return request.accept_languages.best_match(list(LOCALES)) or default
+
+
+def current_language() -> str:
+    """The language of the current request's pages, as a code of ``LOCALES``."""
+    locale = get_locale()
+    code = locale.language if locale is not None else "en"
+    return code if code in LOCALES else "en"

@@ -22,7 +22,17 @@ from flask_babel import format_date, format_datetime, format_time, get_locale, g
 from flask_babel import lazy_gettext as _l
 
 from .. import measures, screening
-from ..models import CorroborationMethod
+from ..documents import FIELDS, DocumentKind
+from ..models import (
+    AlertKind,
+    ConsentAnswer,
+    ConsentMethod,
+    CorroborationMethod,
+    DeliveryChannel,
+    DeliveryStatus,
+    HandoverStatus,
+    RecipientKind,
+)
 from ..review.cases import CaseOutcome
 from ..scoring import Answer
 from ..vocab import (
@@ -43,6 +53,8 @@ from ..vocab import (
     SourceKind,
     Verification,
 )
+from .deps import rules
+from .i18n import current_language
 
 #: A label table: code → label (lazy, translated when read), in the order it is offered.
 Table = Mapping[str, Any]
@@ -331,6 +343,136 @@ PAYLOAD_FIELD: Table = {
     "by": _l("By (user id)"),
 }
 
+DOCUMENT_KIND: Table = {
+    "protective_order": _l("Protective order"),
+    "petition_special_requirements": _l(
+        "Petition to the court for special requirements on the offender's behaviour"
+    ),
+    "petition_compulsory_assistance": _l(
+        "Petition for court-ordered compulsory medical or psychological assistance"
+    ),
+    "referral_investigators": _l("Referral to investigators"),
+    "referral_support": _l("Referral to a support service"),
+    "handover": _l("Hand-over of a case"),
+}
+
+RECIPIENT_KIND: Table = {
+    "support_service": _l("Support service"),
+    "police": _l("Police"),
+    "court": _l("Court"),
+}
+
+CONSENT_ANSWER: Table = {"yes": _l("She agrees"), "no": _l("She refuses")}
+
+CONSENT_METHOD: Table = {
+    "her_own_report": _l("In her own report"),
+    "in_person": _l("In person"),
+    "phone": _l("By phone"),
+    "written": _l("In writing"),
+}
+
+HANDOVER_STATUS: Table = {
+    "awaiting_approval": _l("Waits for a supervisor"),
+    "issued": _l("Handed over"),
+    "rejected": _l("Rejected"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+#: Alerts (``triage.notify``): what fell due, how it went out, where its delivery stands.
+ALERT_KIND: Table = {
+    "deadline": _l("High-risk case past its deadline"),
+    "follow_up": _l("Follow-up due"),
+    "approval": _l("Waiting too long for approval"),
+}
+DELIVERY_CHANNEL: Table = {"email": _l("E-mail"), "webhook": _l("Webhook")}
+DELIVERY_STATUS: Table = {
+    "pending": _l("Waiting to be sent"),
+    "sent": _l("Sent"),
+    "failed": _l("Failed, will be retried"),
+    "dead": _l("Dead letter"),
+}
+
+#: The fields a document or hand-over holds (``triage.documents.FIELDS``).
+DOCUMENT_FIELD: Table = {
+    "victim.name": _l("Victim: name"),
+    "victim.birth_date": _l("Victim: date of birth"),
+    "victim.iin": _l("Victim: IIN"),
+    "victim.phone": _l("Victim: phone"),
+    "victim.address": _l("Victim: address"),
+    "victim.safe_contact": _l("Victim: how to contact her safely"),
+    "victim.wishes": _l("Victim: her wishes"),
+    "aggressor.name": _l("Alleged aggressor: name"),
+    "aggressor.birth_date": _l("Alleged aggressor: date of birth"),
+    "aggressor.iin": _l("Alleged aggressor: IIN"),
+    "aggressor.phone": _l("Alleged aggressor: phone"),
+    "aggressor.address": _l("Alleged aggressor: address"),
+    "relationship": _l("Relationship"),
+    "incident.occurred_on": _l("Date of the incident"),
+    "incident.place": _l("Place of the incident"),
+    "incident.categories": _l("Kinds of violence"),
+    "incident.children_present": _l("Children present"),
+    "incident.narrative": _l("What happened"),
+    "sources": _l("Sources (media and online)"),
+    "decision.rationale": _l("Grounds in fact (the rationale)"),
+    "decisions": _l("Measures taken"),
+}
+
+#: The statistics' tables (``triage.stats.TABLES``): the title each is shown under.
+STATS_TABLE: Table = {
+    "reports_by_region": _l("Reports by region and source"),
+    "reports_by_level": _l("Reports by risk level"),
+    "reports_by_week": _l("Reports by week"),
+    "decisions_by_measure": _l("Decisions by measure and outcome"),
+    "time_to_first_decision": _l("Time from report to first decision"),
+    "overdue_cases": _l("Overdue cases"),
+    "verification": _l("Verification of media and online reports"),
+}
+
+#: What each statistics table counts (docs/statistics.md says it at length).
+STATS_NOTE: Table = {
+    "reports_by_region": _l("Reports received in the period, by the region the report names."),
+    "reports_by_level": _l(
+        "Reports received in the period, by the risk level of their case now (assessed, or "
+        "provisional until a checklist is scored)."
+    ),
+    "reports_by_week": _l(
+        "Reports received in the period, by ISO week (Monday to Sunday, UTC); the first and "
+        "last weeks may be partly outside the period."
+    ),
+    "decisions_by_measure": _l(
+        "Decisions proposed in the period, by measure and where each stands now."
+    ),
+    "time_to_first_decision": _l(
+        "Cases opened in the period that have a decision in effect: how many, and the median "
+        "time from the case's first report to its first decision in effect (when it was "
+        "approved or, if it needed no approval, proposed), by the case's risk level now. A "
+        "median of fewer than 5 cases is not shown."
+    ),
+    "overdue_cases": _l(
+        "Open cases past their response deadline with no decision in effect, as of now, "
+        "whatever the period."
+    ),
+    "verification": _l(
+        "Media and online reports received in the period whose source was corroborated or "
+        "found unfounded, and the share found unfounded."
+    ),
+}
+
+#: The statistics' own row and column codes.
+STATS_CODE: Table = {
+    "none": _l("No region recorded"),
+    "total": _l("Total"),
+    "median_hours": _l("Median, hours"),
+    "cases": _l("Cases with a decision"),
+    "share_unfounded": _l("Unfounded, % of verified"),
+    # the headings of the tables' row columns, by the kind of code in them
+    "region": _l("Region"),
+    "level": _l("Risk level"),
+    "week": _l("Week"),
+    "measure": _l("Measure"),
+    "source_kind": _l("Source"),
+}
+
 #: Every table by the name templates give it: ``{{ code|label("relationship") }}``.
 TABLES: Mapping[str, Table] = {
     "role": ROLE,
@@ -359,7 +501,19 @@ TABLES: Mapping[str, Table] = {
     "measure_notes": MEASURE_NOTES,
     "signal": SIGNAL,
     "checklist_item": CHECKLIST_ITEM,
+    "stats_table": STATS_TABLE,
+    "stats_note": STATS_NOTE,
+    "stats_code": STATS_CODE,
     "payload_field": PAYLOAD_FIELD,
+    "document_kind": DOCUMENT_KIND,
+    "recipient_kind": RECIPIENT_KIND,
+    "consent_answer": CONSENT_ANSWER,
+    "consent_method": CONSENT_METHOD,
+    "handover_status": HANDOVER_STATUS,
+    "alert_kind": ALERT_KIND,
+    "delivery_channel": DELIVERY_CHANNEL,
+    "delivery_status": DELIVERY_STATUS,
+    "document_field": DOCUMENT_FIELD,
 }
 
 #: The domain's vocabularies each table must cover in full (checked by the tests).
@@ -385,6 +539,15 @@ COVERS: Mapping[str, Iterable[str]] = {
     "tier": MeasureTier,
     "measure": measures.MEASURES,
     "signal": screening.SIGNAL_KINDS,
+    "document_kind": DocumentKind,
+    "recipient_kind": RecipientKind,
+    "consent_answer": ConsentAnswer,
+    "consent_method": ConsentMethod,
+    "handover_status": HandoverStatus,
+    "alert_kind": AlertKind,
+    "delivery_channel": DeliveryChannel,
+    "delivery_status": DeliveryStatus,
+    "document_field": FIELDS,
 }
 
 
@@ -595,10 +758,31 @@ def _label_filter(value: object, kind: str, default: object = None) -> str:
     return label_of(kind, value, default)
 
 
+def show_grounds(codes: Iterable[str] | None) -> list[str]:
+    """A decision's legal grounds as the reader's language cites them (short act name, article,
+    title); a code the configured list no longer has is shown as it is."""
+    legal, language = rules().legal, current_language()
+    shown = []
+    for code in codes or ():
+        ground = legal.get(code)
+        shown.append(ground.short_citation(language) if ground else code)
+    return shown
+
+
+def show_recipient(code: str | None) -> str:
+    """A hand-over recipient's name in the reader's language, from the configured directory
+    (its code where the directory no longer has it)."""
+    found = rules().recipients.get(code or "")
+    return found.name(current_language()) if found else str(code or "")
+
+
 def register(app: Flask) -> None:
-    """The template filters: ``label``, ``date``, ``datetime``, ``time`` and ``payload_fields``."""
+    """The template filters: ``label``, ``date``, ``datetime``, ``time``, ``payload_fields``,
+    ``grounds`` and ``recipient``."""
     app.add_template_filter(_label_filter, "label")
     app.add_template_filter(show_date, "date")
     app.add_template_filter(show_datetime, "datetime")
     app.add_template_filter(show_time, "time")
     app.add_template_filter(payload_fields, "payload_fields")
+    app.add_template_filter(show_grounds, "grounds")
+    app.add_template_filter(show_recipient, "recipient")

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ... import users
+from .base import Form
 
 
-class LoginForm(FlaskForm):  # type: ignore[misc]
+class LoginForm(Form):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
 
-class CodeForm(FlaskForm):  # type: ignore[misc]
+class CodeForm(Form):
     code = StringField(
         _l("Code from your authenticator app"), validators=[DataRequired(), Length(max=16)]
     )
 
 
-class PasswordForm(FlaskForm):  # type: ignore[misc]
+class PasswordForm(Form):
     current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
     new = PasswordField(
         _l("New password"),
@@ -36,17 +36,17 @@ class PasswordForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class StartTwoStepForm(FlaskForm):  # type: ignore[misc]
+class StartTwoStepForm(Form):
     """Only the CSRF token: the button asks for a new secret."""
 
 
-class ConfirmTwoStepForm(FlaskForm):  # type: ignore[misc]
+class ConfirmTwoStepForm(Form):
     code = StringField(
         _l("Code from your authenticator app"), validators=[DataRequired(), Length(max=16)]
     )
 
 
-class DisableTwoStepForm(FlaskForm):  # type: ignore[misc]
+class DisableTwoStepForm(Form):
     password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=1024)])
     code = StringField(
         _l("Code from your authenticator app"), validators=[DataRequired(), Length(max=16)]

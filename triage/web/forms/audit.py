@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
+from .base import Form
 
-class FilterForm(FlaskForm):  # type: ignore[misc]
+
+class FilterForm(Form):
     class Meta:
         csrf = False  # a GET search changes nothing
 
@@ -21,7 +22,7 @@ class FilterForm(FlaskForm):  # type: ignore[misc]
     object_id = StringField(_l("Object id"), validators=[Optional()])
 
 
-class ExportForm(FlaskForm):  # type: ignore[misc]
+class ExportForm(Form):
     fmt = SelectField(
         _l("Format"), choices=[("jsonl", "JSON Lines"), ("csv", "CSV")], default="jsonl"
     )
@@ -31,6 +32,6 @@ class ExportForm(FlaskForm):  # type: ignore[misc]
     until = StringField(_l("Until (UTC)"), validators=[Optional()])
 
 
-class VerifyExportForm(FlaskForm):  # type: ignore[misc]
+class VerifyExportForm(Form):
     data = FileField(_l("Export file (events.jsonl or events.csv)"), validators=[FileRequired()])
     manifest = FileField(_l("Its manifest (manifest.json)"), validators=[FileRequired()])

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
@@ -27,6 +26,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ...intake.schema import Problem
 from ...vocab import Category, Language, Platform, Region, Relationship, ReporterKind
 from ..labels import label_for
+from .base import Form
 
 
 class CheckboxesField(SelectMultipleField):  # type: ignore[misc]
@@ -47,7 +47,7 @@ def _categories() -> list[tuple[str, str]]:
     return _choices(Category)
 
 
-class _CommonForm(FlaskForm):  # type: ignore[misc]
+class _CommonForm(Form):
     region = SelectField(_l("Region"), choices=_regions, validators=[Optional()])
     occurred_on = DateField(_l("Date of the incident"), validators=[Optional()])
     categories = CheckboxesField(_l("What happened"), choices=_categories, validators=[Optional()])
@@ -187,10 +187,10 @@ FORMS: dict[str, type[_CommonForm]] = {
 }
 
 
-class AddInformationForm(FlaskForm):  # type: ignore[misc]
+class AddInformationForm(Form):
     text = TextAreaField(_l("New information"), validators=[Optional()])
     attachments = MultipleFileField(_l("Attachments"))
 
 
-class LinkForm(FlaskForm):  # type: ignore[misc]
+class LinkForm(Form):
     case_id = StringField(validators=[InputRequired()])

@@ -14,23 +14,26 @@ from datetime import datetime
 from typing import Any, Self
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ... import measures
+from ...legal import LegalGrounds
 from ...models import CorroborationMethod, User, VerificationOutcome
 from ...review import case_queue, cases
 from ...scoring import Answer, Checklist
 from ..labels import choices, label_for, label_of
+from .base import Form
 
 #: A label table: code → (lazy) label, in the order it is offered.
 Labels = Mapping[Any, Any]
@@ -41,7 +44,7 @@ def _choices(labels: Labels, blank: Any | None = None) -> list[tuple[str, str]]:
     return [("", str(blank)), *found] if blank is not None else found
 
 
-class VersionedForm(FlaskForm):  # type: ignore[misc]
+class VersionedForm(Form):
     """A form that edits a case or a decision: it carries the version the page showed, and the
     service refuses it (``StaleEdit``) if someone changed the record since."""
 
@@ -62,7 +65,7 @@ class ActionForm(VersionedForm):
     """A button: the CSRF token and, for edits, the version the page showed."""
 
 
-class FilterForm(FlaskForm):  # type: ignore[misc]
+class FilterForm(Form):
     """The queue's filters, read from the query string (no CSRF token: the queue only reads)."""
 
     class Meta:
@@ -174,8 +177,18 @@ class VerifyForm(VersionedForm):
 
 class DecisionForm(VersionedForm):
     measure = SelectField(_l("Measure"), choices=[], validators=[DataRequired()])
+    #: The measure's grounds from the configured list; whether they fit the measure is the
+    #: rule's to say (``decisions.propose``), in a sentence rather than "not a valid choice".
+    grounds = SelectMultipleField(
+        _l("Legal grounds"),
+        choices=[],
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
     legal_basis = StringField(
-        _l("Legal basis (law and article)"), validators=[Optional(), Length(max=200)]
+        _l("Another article (only if it is not on the list)"),
+        validators=[Optional(), Length(max=200)],
     )
     rationale = TextAreaField(_l("Rationale"), validators=[DataRequired(), Length(max=10000)])
     starts_on = DateField(_l("Starts on"), validators=[Optional()])
@@ -186,19 +199,26 @@ class DecisionForm(VersionedForm):
         _l("Why, against her wishes"), validators=[Optional(), Length(max=5000)]
     )
 
-    def offer(self, tiers: Labels, chosen: str | None = None) -> Self:
-        """The catalogue's measures, each with its tier; ``chosen`` (from the case page's link)
-        preselected when it is one of them."""
+    def offer(
+        self, tiers: Labels, legal: LegalGrounds, language: str, chosen: str | None = None
+    ) -> Self:
+        """The catalogue's measures, each with its tier, and the legal grounds of the ``chosen``
+        one (from the page's link or the posted form), preselected; every ground when none is
+        chosen yet."""
         self.measure.choices = [
             (m.code, f"{label_of('measure', m.code)} ({tiers[m.tier.value]})")
             for m in measures.MEASURES.values()
         ]
-        if chosen in measures.MEASURES:
+        if chosen is not None and chosen in measures.MEASURES:
             self.measure.data = chosen
+            offered = legal.for_measure(chosen)
+        else:
+            offered = tuple(g for g in legal.grounds.values() if not g.retired)
+        self.grounds.choices = [(g.code, g.short_citation(language)) for g in offered]
         return self
 
 
-class NoteForm(FlaskForm):  # type: ignore[misc]
+class NoteForm(Form):
     text = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=10000)])
 
     def prefill(self, shown: Any) -> None:
@@ -214,7 +234,7 @@ class CloseForm(VersionedForm):
     note = TextAreaField(_l("Closing note"), validators=[Optional(), Length(max=10000)])
 
 
-class ReassignForm(FlaskForm):  # type: ignore[misc]
+class ReassignForm(Form):
     to_user = SelectField(_l("Give the case to"), choices=[], validators=[Optional()])
     #: The holder and claim expiry the page showed: the reassignment is a compare-and-set on them.
     seen_holder = HiddenField()
@@ -256,7 +276,7 @@ class ReasonForm(VersionedForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=5000)])
 
 
-class FollowUpForm(FlaskForm):  # type: ignore[misc]
+class FollowUpForm(Form):
     note = TextAreaField(
         _l("What was found or done"), validators=[DataRequired(), Length(max=10000)]
     )

@@ -1,6 +1,7 @@
 """Administration of staff accounts: list, create, change role or region scope, disable,
-reset a password or two-step sign-in. Admins never see a person's data here: accounts are staff,
-not subjects."""
+reset a password or two-step sign-in, set the address alerts are e-mailed to. Admins never see
+a person's data here: accounts are staff, not subjects, and a staff address, once set, is sealed
+and never shown again (it can be replaced or removed)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ def user_new() -> Response | tuple[str, int] | str:
                     users.update_user(
                         db, user, role=user.role, region=user.region, active=False, actor=actor_id()
                     )
+                if form.email.data:
+                    users.set_email(db, user, form.email.data, actor=actor_id())
         except DomainError as exc:
             form.form_errors.append(message_of(exc))
             return render_template("admin/user_new.html", form=form), int(exc.status)
@@ -64,7 +67,7 @@ def user_edit(user_id: int) -> Response | tuple[str, int] | str:
     if form.validate_on_submit():
         try:
             with unit_of_work().begin() as db:
-                user = users.update_user(
+                saved = users.update_user(
                     db,
                     users.get(db, user_id),
                     role=form.role.data,
@@ -72,10 +75,14 @@ def user_edit(user_id: int) -> Response | tuple[str, int] | str:
                     active=form.active.data,
                     actor=actor_id(),
                 )
+                if form.remove_email.data:
+                    users.set_email(db, saved, None, actor=actor_id())
+                elif form.email.data:
+                    users.set_email(db, saved, form.email.data, actor=actor_id())
         except DomainError as exc:
             form.form_errors.append(message_of(exc))
             return _edit_page(user, form, reset, int(exc.status))
-        flash(_("Account %(name)s saved.", name=user.username), "info")
+        flash(_("Account %(name)s saved.", name=saved.username), "info")
         return redirect(url_for("admin.user_list"))
     return _edit_page(user, form, reset, 400 if form.errors else 200)
 

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from ... import measures
+from ... import documents, handover, measures
 from ...errors import N_, DomainError
 from ...models import Case, CorroborationMethod, Decision, User, VerificationOutcome
 from ...permissions import Permission
@@ -56,6 +56,7 @@ from ..forms.review import (
     assessment_form,
 )
 from ..gate import me, requires
+from ..i18n import current_language
 from ..labels import ANSWER as ANSWER_LABELS
 from ..labels import BECAUSE as BECAUSE_LABELS
 from ..labels import DECISION_STATUS as DECISION_STATUS_LABELS
@@ -309,6 +310,9 @@ def case_page(ref: str) -> Page:
         holds = claims.holds(user, view.case)
         reports = [e.record for e in view.reports]
         matches = linking.matches_for(db, user, reports) if holds else {}
+        outcomes = handover.case_outcomes(
+            db, user, view.case, [(e.record, e.payload) for e in view.reports]
+        )
     current = view.current_assessment
     return render_template(
         "review/case.html",
@@ -320,6 +324,8 @@ def case_page(ref: str) -> Page:
         can_decide=lambda d: decisions.can_decide(user, d),
         checklist=load_checklist(current.checklist_version) if current else None,
         matches=matches,
+        outcomes=outcomes,
+        document_for=documents.document_for_measure,
     )
 
 
@@ -426,6 +432,16 @@ def assess(ref: str) -> Page:
             _("Assessment recorded. Lowering a high level waits for a supervisor's approval."),
             "info",
         )
+    elif recorded.kept_level:
+        flash(
+            _(
+                "Assessment recorded. It is incomplete (more items unknown than answered), so it "
+                "lowers no level: the case keeps its level and its deadline."
+            ),
+            "info",
+        )
+    elif recorded.incomplete:
+        flash(_("Assessment recorded. It is incomplete: more items unknown than answered."), "info")
     else:
         flash(_("Assessment recorded."), "info")
     return redirect(_case_url(ref))
@@ -501,7 +517,8 @@ def verify(ref: str) -> Page:
 @bp.route("/<ref>/decide", methods=["GET", "POST"])
 @requires(Permission.DECISION_PROPOSE)
 def decide(ref: str) -> Page:
-    form = DecisionForm().offer(TIER_LABELS, chosen=request.args.get("measure"))
+    chosen = request.form.get("measure") or request.args.get("measure")
+    form = DecisionForm().offer(TIER_LABELS, rules().legal, current_language(), chosen=chosen)
     if not form.validate_on_submit():
         return _show(form, _the_case(ref), ref=ref)
     try:
@@ -513,6 +530,7 @@ def decide(ref: str) -> Page:
                 version=form.edited_version(),
                 measure=form.measure.data,
                 rationale=form.rationale.data,
+                grounds=form.grounds.data or (),
                 legal_basis=form.legal_basis.data,
                 starts_on=form.starts_on.data,
                 ends_on=form.ends_on.data,
@@ -617,6 +635,7 @@ def approvals() -> Page:
             "review/approvals.html",
             items=decisions.awaiting_approval(db, user),
             overrides=assessments.pending_overrides(db, user),
+            handovers=handover.awaiting(db, user),
             names=cases.user_names(db),
             button=ActionForm(),
             now=cases.utcnow(),
