@@ -145,6 +145,8 @@ ACTIONS: dict[str, str] = {
     "key.retired": "a key-encryption key no longer in use was removed from the keyring",
     "audit.verified": "the audit chain was verified",
     "audit.exported": "an audit export was made",
+    "audit.case_viewed": "an auditor viewed a case's plain facts and its audit events (the case, "
+    "the page of events); nothing sealed is opened",
     "stats.viewed": "the statistics page was viewed (its filters: from, to, region)",
     "stats.downloaded": "statistics were downloaded (which table or all, format, filters; "
     "via web or cli)",
@@ -205,14 +207,20 @@ def _lock_chain(session: Session) -> None:
 
 
 #: Where a transaction that has appended keeps the chain's last link: it holds the chain's lock
-#: until it ends, so nobody else can have appended since.
+#: until it ends, so nobody else can have appended since. The link is kept for the innermost
+#: transaction (a savepoint, if one is open), so a savepoint rolled back or released never
+#: leaves a link behind that is no longer the last.
 _HEAD = "triage.audit.head"
+
+
+def _innermost(session: Session) -> object:
+    return session.get_nested_transaction() or session.get_transaction()
 
 
 def _next_link(session: Session) -> tuple[int, str]:
     """The next event's sequence number and ``prev_hash``, under the chain's lock."""
     head = session.info.get(_HEAD)
-    if head is not None and head[0] is session.get_transaction():
+    if head is not None and head[0] is _innermost(session):
         return int(head[1]) + 1, str(head[2])
     _lock_chain(session)
     last = session.execute(
@@ -265,7 +273,7 @@ def append(
     )
     session.add(event)
     session.flush()
-    session.info[_HEAD] = (session.get_transaction(), seq, event.hash)
+    session.info[_HEAD] = (_innermost(session), seq, event.hash)
     return event
 
 

@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -40,6 +41,7 @@ from sqlalchemy.orm import Session
 from . import audit, demo, scoring
 from . import demo_texts as texts
 from .demo_synth import Planned, Synth, pick
+from .errors import DomainError
 from .intake import schema, service
 from .models import AuditEvent, Case, Decision, Report, User
 from .review import assessments, claims, decisions, followups, verification
@@ -55,6 +57,8 @@ from .vocab import (
     SourceKind,
     Verification,
 )
+
+T = TypeVar("T")
 
 #: Reports or pieces of work per transaction.
 BATCH = 250
@@ -275,8 +279,28 @@ class Simulation:
         finding them unfounded), and it forgets a case when it does."""
         return track.case_id in self.tracks
 
-    def _claim(self, session: Session, reviewer: User, track: Track, at: datetime) -> Case:
-        return claims.claim(session, reviewer, track.case_id, now=at, rules=self.rules)
+    def _attempt(self, session: Session, step: str, call: Callable[[], T]) -> T | None:
+        """One step of work in a savepoint of its own. A step the rules refuse leaves nothing
+        behind and is counted (``refused.<step>``) instead of ending the run: rules change,
+        and a year of cases should not stop at the ten-thousandth. (The tests want none.)"""
+        try:
+            with session.begin_nested():
+                return call()
+        except DomainError:
+            self.outcome.work[f"refused.{step}"] += 1
+            return None
+
+    def _claim(self, session: Session, reviewer: User, track: Track, at: datetime) -> Case | None:
+        return self._attempt(
+            session,
+            "claim",
+            lambda: claims.claim(session, reviewer, track.case_id, now=at, rules=self.rules),
+        )
+
+    def _release(self, session: Session, reviewer: User, track: Track, at: datetime) -> None:
+        self._attempt(
+            session, "release", lambda: claims.release(session, reviewer, track.case_id, now=at)
+        )
 
     def _work(self, track: Track) -> Callable[[Session, datetime], None]:
         def act(session: Session, at: datetime) -> None:
@@ -285,11 +309,13 @@ class Simulation:
             rng = self.rng
             reviewer = self.staff.reviewers[track.region]
             case = self._claim(session, reviewer, track, at)
+            if case is None:
+                return
             unverified = case.verification == Verification.UNVERIFIED.value
             if (
                 unverified
                 and rng.random() < 0.8
-                and not self._verify(session, reviewer, case, track, at)
+                and self._verify(session, reviewer, case, track, at) is False
             ):
                 self.outcome.work["unfounded"] += 1
                 self.tracks.pop(track.case_id, None)
@@ -303,7 +329,7 @@ class Simulation:
             if last == at and not track.pending and rng.random() < 0.3:
                 self._close_now(session, reviewer, case, track, at)  # nothing left to wait for
                 return
-            claims.release(session, reviewer, case.id, now=at)
+            self._release(session, reviewer, track, at)
             if rng.random() < 0.75:
                 self._at(last + timedelta(days=rng.uniform(3, 40)), self._close(track))
 
@@ -311,36 +337,38 @@ class Simulation:
 
     def _verify(
         self, session: Session, reviewer: User, case: Case, track: Track, at: datetime
-    ) -> bool:
+    ) -> bool | None:
+        """Corroborate (``True``) or find the case unfounded (``False``, which closes it);
+        ``None`` if the step was refused."""
         rng = self.rng
-        if rng.random() < 0.8:
+        corroborated = rng.random() < 0.8
+        method = None
+        if corroborated:
             direct = SourceKind.DIRECT in track.sources
             method = pick(rng, _METHODS_DIRECT if direct else _METHODS_PUBLISHED)
-            verification.record_verification(
+            note = rng.choice(texts.CORROBORATION_NOTES[method])
+        else:
+            note = rng.choice(texts.UNFOUNDED_REASONS)
+        step = self._attempt(
+            session,
+            "verification",
+            lambda: verification.record_verification(
                 session,
                 reviewer,
                 case.id,
                 version=case.version,
-                outcome="corroborated",
+                outcome="corroborated" if corroborated else "unfounded",
                 method=method,
-                note=rng.choice(texts.CORROBORATION_NOTES[method]),
+                note=note,
                 now=at,
                 rules=self.rules,
-            )
-            self.outcome.work["corroborated"] += 1
-            return True
-        verification.record_verification(
-            session,
-            reviewer,
-            case.id,
-            version=case.version,
-            outcome="unfounded",
-            method=None,
-            note=rng.choice(texts.UNFOUNDED_REASONS),
-            now=at,
-            rules=self.rules,
+            ),
         )
-        return False
+        if step is None:
+            return None
+        if corroborated:
+            self.outcome.work["corroborated"] += 1
+        return corroborated
 
     def _assess(
         self, session: Session, reviewer: User, case: Case, track: Track, at: datetime
@@ -362,18 +390,24 @@ class Simulation:
             reason = rng.choice(texts.OVERRIDE_REASONS)
         elif roll < 0.06 and computed is RiskLevel.HIGH:
             level, reason = RiskLevel.MEDIUM, rng.choice(texts.OVERRIDE_REASONS)
-        assessment = assessments.record_assessment(
+        assessment = self._attempt(
             session,
-            reviewer,
-            case.id,
-            version=case.version,
-            answers=answers,
-            level=level.value,
-            reason=reason,
-            checklist=checklist,
-            now=at,
-            rules=self.rules,
+            "assessment",
+            lambda: assessments.record_assessment(
+                session,
+                reviewer,
+                case.id,
+                version=case.version,
+                answers=answers,
+                level=level.value,
+                reason=reason,
+                checklist=checklist,
+                now=at,
+                rules=self.rules,
+            ),
         )
+        if assessment is None:
+            return
         self.outcome.work["assessed"] += 1
         if assessment.override_status is not None:  # a lowering of high: four eyes
             self._at(at + timedelta(hours=rng.uniform(2, 30)), self._override(track, assessment.id))
@@ -383,16 +417,22 @@ class Simulation:
             if not self._open(track):
                 return
             approve = self.rng.random() < 0.65
-            assessments.decide_override(
+            reason = None if approve else self.rng.choice(texts.REJECTION_REASONS)
+            decided = self._attempt(
                 session,
-                self.staff.supervisor,
-                assessment_id,
-                approve=approve,
-                reason=None if approve else self.rng.choice(texts.REJECTION_REASONS),
-                now=at,
-                rules=self.rules,
+                "override",
+                lambda: assessments.decide_override(
+                    session,
+                    self.staff.supervisor,
+                    assessment_id,
+                    approve=approve,
+                    reason=reason,
+                    now=at,
+                    rules=self.rules,
+                ),
             )
-            self.outcome.work["override_approved" if approve else "override_rejected"] += 1
+            if decided is not None:
+                self.outcome.work["override_approved" if approve else "override_rejected"] += 1
 
         return act
 
@@ -454,20 +494,26 @@ class Simulation:
         ends_on = None
         if measure == "special_requirements":
             ends_on = at.date() + timedelta(days=rng.choice((90, 180, 364)))
-        decision = decisions.propose(
+        decision = self._attempt(
             session,
-            reviewer,
-            case.id,
-            version=case.version,
-            measure=measure,
-            rationale=texts.RATIONALES[measure],
-            legal_basis=texts.LEGAL_BASES.get(measure),
-            ends_on=ends_on,
-            wishes_reason=texts.AGAINST_WISHES if measure in track.refused else None,
-            today=at.date(),
-            now=at,
-            rules=self.rules,
+            f"proposal.{measure}",
+            lambda: decisions.propose(
+                session,
+                reviewer,
+                case.id,
+                version=case.version,
+                measure=measure,
+                rationale=texts.RATIONALES[measure],
+                legal_basis=texts.LEGAL_BASES.get(measure),
+                ends_on=ends_on,
+                wishes_reason=texts.AGAINST_WISHES if measure in track.refused else None,
+                today=at.date(),
+                now=at,
+                rules=self.rules,
+            ),
         )
+        if decision is None:
+            return at
         self.outcome.work[f"proposed.{measure}"] += 1
         if decision.status == DecisionStatus.AWAITING_APPROVAL.value:
             track.pending.add(decision.id)
@@ -501,28 +547,40 @@ class Simulation:
                 return
             roll = self.rng.random()
             supervisor = self.staff.supervisor
+            version = decision.version
             if roll < 0.82:
-                decisions.approve(
-                    session, supervisor, decision_id, version=decision.version, now=at
-                )
-                self.outcome.work["approved"] += 1
-                track.measures_taken = True
-                if decision.follow_up_on is not None:
-                    self._schedule_follow_up(track, decision_id, decision.follow_up_on)
-            elif roll < 0.92:
-                decisions.reject(
+                done = self._attempt(
                     session,
-                    supervisor,
-                    decision_id,
-                    version=decision.version,
-                    reason=self.rng.choice(texts.REJECTION_REASONS),
-                    now=at,
+                    "approval",
+                    lambda: decisions.approve(
+                        session, supervisor, decision_id, version=version, now=at
+                    ),
                 )
-                self.outcome.work["rejected"] += 1
+                if done is not None:
+                    self.outcome.work["approved"] += 1
+                    track.measures_taken = True
+                    if done.follow_up_on is not None:
+                        self._schedule_follow_up(track, decision_id, done.follow_up_on)
+            elif roll < 0.92:
+                reason = self.rng.choice(texts.REJECTION_REASONS)
+                done = self._attempt(
+                    session,
+                    "rejection",
+                    lambda: decisions.reject(
+                        session, supervisor, decision_id, version=version, reason=reason, now=at
+                    ),
+                )
+                if done is not None:
+                    self.outcome.work["rejected"] += 1
             else:
                 proposer = self.staff.reviewers[track.region]
-                decisions.withdraw(session, proposer, decision_id, version=decision.version)
-                self.outcome.work["withdrawn"] += 1
+                done = self._attempt(
+                    session,
+                    "withdrawal",
+                    lambda: decisions.withdraw(session, proposer, decision_id, version=version),
+                )
+                if done is not None:
+                    self.outcome.work["withdrawn"] += 1
 
         return act
 
@@ -534,17 +592,19 @@ class Simulation:
             if decision is None or decision.status != DecisionStatus.IN_EFFECT.value:
                 return
             reviewer = self.staff.reviewers[track.region]
-            case = self._claim(session, reviewer, track, at)
-            followups.record_follow_up(
+            if self._claim(session, reviewer, track, at) is None:
+                return
+            note = self.rng.choice(texts.FOLLOW_UP_NOTES)
+            done = self._attempt(
                 session,
-                reviewer,
-                decision_id,
-                note=self.rng.choice(texts.FOLLOW_UP_NOTES),
-                now=at,
-                rules=self.rules,
+                "follow_up",
+                lambda: followups.record_follow_up(
+                    session, reviewer, decision_id, note=note, now=at, rules=self.rules
+                ),
             )
-            claims.release(session, reviewer, case.id, now=at)
-            self.outcome.work["followed_up"] += 1
+            self._release(session, reviewer, track, at)
+            if done is not None:
+                self.outcome.work["followed_up"] += 1
 
         return act
 
@@ -557,7 +617,8 @@ class Simulation:
                 return
             reviewer = self.staff.reviewers[track.region]
             case = self._claim(session, reviewer, track, at)
-            self._close_now(session, reviewer, case, track, at)
+            if case is not None:
+                self._close_now(session, reviewer, case, track, at)
 
         return act
 
@@ -567,16 +628,24 @@ class Simulation:
         """Close the case the reviewer holds, with an outcome that fits what was decided."""
         rng = self.rng
         outcome = pick(rng, _OUTCOMES_MEASURES if track.measures_taken else _OUTCOMES_NONE)
-        close_case(
+        note = rng.choice(texts.CLOSING_NOTES) or None
+        closed = self._attempt(
             session,
-            reviewer,
-            case.id,
-            version=case.version,
-            outcome=outcome,
-            note=rng.choice(texts.CLOSING_NOTES) or None,
-            now=at,
-            rules=self.rules,
+            "closing",
+            lambda: close_case(
+                session,
+                reviewer,
+                case.id,
+                version=case.version,
+                outcome=outcome,
+                note=note,
+                now=at,
+                rules=self.rules,
+            ),
         )
+        if closed is None:
+            self._release(session, reviewer, track, at)
+            return
         self.outcome.work["closed"] += 1
         self.tracks.pop(track.case_id, None)
 

@@ -108,7 +108,9 @@ FIELDS = (
 )
 _AGGRESSOR_ID = ("aggressor.name", "aggressor.birth_date", "aggressor.iin", "aggressor.address")
 #: Fields that come from the case's direct reports.
-_DIRECT = frozenset(f for f in FIELDS if f.split(".")[0] in {"victim", "aggressor", "incident"})
+_DIRECT = frozenset(
+    f for f in FIELDS if f.split(".")[0] in {"victim", "aggressor", "incident", "relationship"}
+)
 _DIRECT_KEYS = {
     "victim.safe_contact": "safe_contact",
     "victim.wishes": "wishes",
@@ -143,7 +145,7 @@ DOCUMENTS: Mapping[DocumentKind, DocumentSpec] = {
         DocumentSpec(
             DocumentKind.PETITION_SPECIAL_REQUIREMENTS,
             "special_requirements",
-            N_("Petition to the court for special requirements on the offender's behaviour"),
+            N_("Petition to the court for special requirements on the aggressor's behaviour"),
             (
                 *_AGGRESSOR_ID,
                 "victim.name",

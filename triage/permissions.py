@@ -35,6 +35,8 @@ class Permission(StrEnum):
     HANDOVER_APPROVE = "handover.approve"
     AUDIT_READ = "audit.read"
     AUDIT_EXPORT = "audit.export"
+    #: The auditor's view of a case: its plain facts and its audit events, no person's data.
+    AUDIT_CASE_READ = "audit.case_read"
     USER_MANAGE = "user.manage"
     TOKEN_MANAGE = "token.manage"  # noqa: S105 (a permission name, not a secret)
     KEY_MANAGE = "key.manage"
@@ -76,6 +78,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {
             Permission.AUDIT_READ,
             Permission.AUDIT_EXPORT,
+            Permission.AUDIT_CASE_READ,
             Permission.DOCUMENT_CHECK,
             Permission.STATS_READ,
         }

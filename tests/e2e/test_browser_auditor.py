@@ -313,6 +313,7 @@ def test_an_auditor_reads_verifies_exports_and_checks_the_log(
     key_download.value.save_as(key)
     assert key.read_text().startswith("-----BEGIN PUBLIC KEY-----")
 
+    tab.locator("#export-tools > summary").click()  # the export tools are folded away
     export = tab.locator("#export")
     export.get_by_label("Format").select_option(label="JSON Lines")
     with tab.expect_download() as zip_download:
@@ -345,6 +346,7 @@ def test_an_auditor_reads_verifies_exports_and_checks_the_log(
 
     tab.goto("/audit/")
     seen.keep(tab)
+    tab.locator("#export-tools > summary").click()
     check.get_by_label("Export file").set_input_files(_tampered(events, tmp_path / "tampered"))
     check.get_by_label("Its manifest").set_input_files(manifest)
     check.get_by_role("button", name="Check").click()

@@ -315,18 +315,19 @@ def test_a_report_becomes_an_approved_protective_order(office: Office, tmp_path:
     expect(timeline.get_by_role("link", name="image/png")).to_have_count(1)
     reviewer.keep()
 
-    # A protective order is refused while nobody has corroborated the reports.
+    # A protective order is refused while nobody has corroborated the reports, and the form
+    # says so before anything is sent: the order cannot be chosen, a supportive measure can.
     tab.get_by_role("link", name="Propose a measure").click()
     order = tab.locator("table.measures tbody tr", has_text="Protective order")
     expect(order).to_contain_text("Refused until the case is corroborated")
+    expect(order.get_by_role("link", name="Choose")).to_have_count(0)
     propose = tab.locator("form", has=tab.get_by_role("button", name="Propose"))
-    propose.get_by_label("Measure").select_option("protective_order")
-    propose.get_by_label("Domestic Violence Law, Art. 20 — Protective order").check()
-    propose.get_by_label("Rationale").fill(RATIONALE)
-    propose.get_by_role("button", name="Propose").click()
-    refusal = tab.locator(".alert-error[role=alert]")
-    expect(refusal).to_contain_text("the case is not corroborated")
-    expect(refusal).to_contain_text("Record corroboration first")
+    measure = propose.get_by_label("Measure")
+    expect(measure.locator("option[value=protective_order]")).to_be_disabled()
+    expect(measure.locator("option[value=protective_order]")).to_contain_text(
+        "refused until the case is corroborated"
+    )
+    expect(measure.locator("option[value=safety_plan]")).to_be_enabled()
     reviewer.keep()
 
     # Corroborated by a police check at the address.
@@ -353,16 +354,20 @@ def test_a_report_becomes_an_approved_protective_order(office: Office, tmp_path:
         "No", exact=True
     ).check()
     tab.get_by_role("button", name="Record assessment").click()
-    expect(_flash(tab)).to_have_text("Assessment recorded.")
+    # Four items answered, 18 unknown: incomplete (it could lower nothing), high by rule anyway.
+    expect(_flash(tab)).to_have_text(
+        "Assessment recorded. It is incomplete: more items unknown than answered."
+    )
     head_level = tab.locator(".case-head .badge.level-high")
     expect(head_level).to_have_text("High")
     expect(tab.locator("#assessment")).to_contain_text("score 7, computed level High")
+    expect(tab.locator("#assessment-incomplete")).to_contain_text("Incomplete")
     reviewer.keep()
 
     # Now the protective order can be proposed; it waits for a supervisor.
     tab.get_by_role("link", name="Propose a measure").click()
     expect(order).to_contain_text("Waits for a supervisor")
-    propose.get_by_label("Measure").select_option("protective_order")
+    propose.get_by_label("Measure", exact=True).select_option("protective_order")
     propose.get_by_label("Domestic Violence Law, Art. 20 — Protective order").check()
     propose.get_by_label("Rationale").fill(RATIONALE)
     ends = TODAY + timedelta(days=29)
@@ -537,7 +542,6 @@ def test_a_report_becomes_an_approved_protective_order(office: Office, tmp_path:
     # Every request answered as the journey expects, and no browser saw an error (CSP included).
     expected_refusals = {
         ("caseworker", 409, "POST", "/reports/new/direct"),  # the probable-match panel
-        ("reviewer", 409, "POST", f"/cases/{case_code}/decide"),  # unverified: refused
     }
     seen_refusals = set()
     for name, desk in office.desks.items():

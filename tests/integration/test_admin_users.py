@@ -104,7 +104,7 @@ def new_user_form(**overrides: str) -> dict[str, str]:
 def alert_before_form(body: str) -> str:
     """The text of the error box that the form macros put above the form."""
     match = re.search(
-        r'<div class="alert alert-error" role="alert">(.*?)</div>\s*<form', body, re.S
+        r'<div class="alert alert-error error-summary"[^>]*>(.*?)</div>\s*<form', body, re.S
     )
     assert match, "no error message above the form"
     return match.group(1)

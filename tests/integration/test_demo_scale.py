@@ -10,6 +10,7 @@ fresh database gives the same counts; the command refuses a bad ``--reports`` cl
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import sqlite3
@@ -161,6 +162,11 @@ def test_reports_are_spread_across_sources_regions_and_languages(ran: Run) -> No
     languages = Counter(p.language for p in ran.planned)
     assert {"ru", "kk", "en", "mixed"} <= set(languages), languages
     assert languages["ru"] > languages["kk"] > languages["en"]
+
+
+def test_no_step_of_the_work_was_refused(ran: Run) -> None:
+    """The simulation survives a refused step (rules change); here, none may be refused."""
+    assert {k: n for k, n in ran.outcome.work.items() if k.startswith("refused.")} == {}
 
 
 def test_cases_have_every_level_verification_state_and_decision(ran: Run) -> None:
@@ -316,6 +322,31 @@ def test_a_second_run_adds_other_people_and_sources(fresh: Instance) -> None:
     second = _run(fresh, count=40)  # the same seed: a source filed twice would be refused
     assert second.census.reports["all"] == 80
     assert [p.raw for p in second.planned] != [p.raw for p in first.planned]
+
+
+def test_a_step_rolled_back_to_its_savepoint_leaves_the_chain_whole(fresh: Instance) -> None:
+    """Each step of the demo's work runs in a savepoint; the chain's last link, which a
+    transaction remembers once it has appended, must not outlive a savepoint rolled back."""
+
+    def note(session: Session, n: int) -> None:
+        audit.append(session, actor="system", action="audit.verified", details={"count": n})
+
+    with fresh.uow.begin() as session:
+        note(session, 1)
+        with pytest.raises(RuntimeError), session.begin_nested():
+            note(session, 2)
+            raise RuntimeError("refused")
+        note(session, 3)
+        with session.begin_nested():
+            note(session, 4)
+        note(session, 5)
+    with fresh.uow.read() as session:
+        verdict = audit.verify(session)
+        kept = session.scalars(
+            select(AuditEvent.details).where(AuditEvent.action == "audit.verified")
+        ).all()
+    assert verdict.ok, str(verdict)
+    assert [json.loads(d)["count"] for d in kept] == [1, 3, 4, 5]
 
 
 # -- the command ---------------------------------------------------------------------------------

@@ -184,7 +184,7 @@ def events(app: Flask, action: str) -> list[AuditEvent]:
 #: and what it must not.
 KINDS = {
     "protective_order": (
-        ["Болат Тестов", AGGRESSOR_IIN, "Айгерим Тестова"],
+        ["Болат Тестов", AGGRESSOR_IIN, "Айгерим Тестова", "Супруг"],
         [VICTIM_IIN, "77015550101", NARRATIVE_WORD, "днём"],
     ),
     "special_requirements": (

@@ -124,7 +124,7 @@ def test_validation_messages_sit_next_to_the_field_and_nothing_is_stored(
         ("url", "ftp://news.example.kz/x", "http:// or https://"),
         ("published_on", "2999-01-01", "cannot be in the future"),
         ("headline", "x" * 501, "at most 500"),
-        ("language", "klingon", "Not a valid choice"),
+        ("language", "klingon", "Language: choose one of the options offered."),
     ],
 )
 def test_media_field_rules(

@@ -274,7 +274,13 @@ def test_lowering_medium_to_standard_and_raising_take_effect_at_once(app, people
 
 
 def as_old_rules_left_it(
-    app: Flask, assessment_id: str, *, computed: str, case_level: str, waits: bool = False
+    app: Flask,
+    assessment_id: str,
+    *,
+    computed: str,
+    case_level: str,
+    level: str | None = None,
+    waits: bool = False,
 ) -> None:
     """Put an assessment and its case back as revision 1 of the rules left them: the checklist's
     own level put in force whatever the case's level was, incompleteness not recorded."""
@@ -283,7 +289,8 @@ def as_old_rules_left_it(
         assert a is not None
         a.checklist_revision = 1
         a.computed_level = computed
-        a.level = computed
+        a.level = level or computed
+        a.overridden = a.level != computed
         a.incomplete = False
         a.prior_level = None
         a.override_status = "pending" if waits else None
@@ -389,6 +396,46 @@ def test_an_old_incomplete_lowering_is_undone_and_nothing_waits(app, people):
         a = session.get(Assessment, old.id)
         assert a is not None
         assert (a.incomplete, a.override_status, a.kept_level) == (True, None, True)
+
+
+def test_an_old_incomplete_lowering_waiting_for_a_supervisor_no_longer_waits(app, people):
+    """Revision 1 let an incomplete assessment's judgement lower a computed high once approved;
+    under the corrected rules nothing could approve it, so it leaves the Approvals page."""
+    case_id = online_post(app)
+    claimed(app, people["reviewer"], case_id, NOW)
+    old = assess(app, people["reviewer"], case_id, {3: "yes"}, now=NOW)
+    as_old_rules_left_it(
+        app, old.id, computed="high", level="medium", case_level="high", waits=True
+    )
+    with tx(app) as session:
+        waiting = assessments.pending_overrides(session, user(session, people["supervisor"]))
+        assert [w.id for w, _ in waiting] == [old.id]
+    assert rescore(app) == 1
+    with tx(app) as session:
+        assert assessments.pending_overrides(session, user(session, people["supervisor"])) == []
+        a = session.get(Assessment, old.id)
+        assert a is not None
+        assert (a.incomplete, a.override_status, a.level, a.kept_level) == (
+            True,
+            None,
+            "medium",
+            True,
+        )
+    assert get(app, case_id).risk_level == "high"
+
+
+def test_an_old_approved_incomplete_lowering_is_undone(app, people):
+    case_id = online_post(app)
+    claimed(app, people["reviewer"], case_id, NOW)
+    old = assess(app, people["reviewer"], case_id, {3: "yes"}, now=NOW)
+    as_old_rules_left_it(app, old.id, computed="high", level="medium", case_level="medium")
+    with tx(app) as session:
+        session.get(Assessment, old.id).override_status = "approved"  # type: ignore[union-attr]
+    assert rescore(app) == 1
+    found = get(app, case_id)
+    assert (found.risk_level, found.deadline_at) == ("high", found.opened_at + timedelta(hours=24))
+    [event] = events(app, "assessment.rescored", case_id)
+    assert (event["level_before"], event["level"], event["incomplete"]) == ("medium", "high", True)
 
 
 def test_a_rescore_never_lowers_a_level(app, people):

@@ -199,7 +199,7 @@ def test_a_refused_page_is_friendly(app, client, accounts, auth):
     assert response.status_code == 403
     assert response.mimetype == "text/html"
     body = response.get_data(as_text=True)
-    assert "You do not have permission to open this page." in body
+    assert "Your role (Caseworker) cannot manage user accounts." in body
     assert "Traceback" not in body
 
 

@@ -154,7 +154,7 @@ def test_403_is_a_friendly_page(client, accounts, auth):
     assert response.status_code == 403
     assert response.mimetype == "text/html"
     body = response.get_data(as_text=True)
-    assert "You do not have permission to open this page." in body
+    assert "Your role (Auditor) cannot manage user accounts." in body
     assert "admin.user_new" not in body and "user.manage" not in body
     assert_clean_html(response, "403")
 

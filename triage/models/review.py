@@ -105,9 +105,7 @@ class Assessment(SealedMixin, Base):
         if self.prior_level is not None:
             floor = max(floor, RiskLevel(self.prior_level).rank)
         return (
-            self.incomplete
-            and RiskLevel(self.level).rank < floor
-            and self.override_status is None
+            self.incomplete and RiskLevel(self.level).rank < floor and self.override_status is None
         )
 
 

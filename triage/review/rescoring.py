@@ -120,7 +120,8 @@ def _replay(
         if a.prior_level is None:
             a.prior_level = level.value
         computed, asked = RiskLevel(a.computed_level), RiskLevel(a.level)
-        if a.override_status == OverrideStatus.APPROVED.value:
+        # A supervisor's approval let it lower the level; none helps an incomplete one.
+        if a.override_status == OverrideStatus.APPROVED.value and not a.incomplete:
             level = asked
             continue
         if a.override_status == OverrideStatus.REJECTED.value:

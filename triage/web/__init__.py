@@ -127,3 +127,6 @@ def register_blueprints(app: Flask) -> None:
     from .views import notify
 
     app.register_blueprint(notify.bp)
+    from .views import oversight
+
+    app.register_blueprint(oversight.bp)

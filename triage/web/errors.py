@@ -19,9 +19,10 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, flash, render_template, request
+from flask import Flask, Response, current_app, flash, render_template, request
 from flask_babel import gettext
 from flask_limiter.errors import RateLimitExceeded
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -37,6 +38,9 @@ from ..intake.api_clients import (
 )
 from ..intake.schema import InvalidReport
 from ..intake.service import DuplicateSource
+from ..permissions import Permission, allows
+from .gate import declared_permission
+from .labels import label_of
 
 log = logging.getLogger("triage")
 
@@ -194,24 +198,82 @@ def http_problem(exc: HTTPException) -> Response:
     return response
 
 
-def _render(status: int, title: str, message: str) -> tuple[Response | str, int]:
+def _render(status: int, title: str, message: str, **params: object) -> tuple[Response | str, int]:
     """A page (or problem+json) whose title and message are marked messages, translated here."""
     if _wants_json():
-        return problem(status, title, message), status
+        return problem(status, title, message % params if params else message), status
     return render_template(
-        "error.html", status=status, title=gettext(title), message=gettext(message)
+        "error.html", status=status, title=gettext(title), message=gettext(message, **params)
     ), status
 
+
+#: The title of each HTTP error's page; another status keeps its standard phrase, in English.
+_TITLES = {
+    400: N_("The request could not be understood"),
+    401: N_("Sign in"),
+    403: N_("Not open to your role"),
+    404: N_("Page not found"),
+    405: N_("Not available here"),
+    413: N_("Too large"),
+    429: N_("Too many attempts"),
+}
 
 _MESSAGES = {
     400: N_("The request could not be understood. Reload the page and try again."),
     401: N_("Sign in to continue."),
-    403: N_("You do not have permission to open this page."),
+    403: N_("This page is not open to anyone."),
     404: N_("There is no such page."),
     405: N_("That action is not available here."),
     413: N_("The request is too large."),
     429: N_("Too many attempts. Wait a minute and try again."),
 }
+
+#: What the gate refused, as the refused user reads it: what their role may not do. The role's
+#: name stands in parentheses, so that no language has to inflect it.
+_NOT_FOR_YOUR_ROLE: dict[Permission, str] = {
+    Permission.REPORT_FILE: N_("Your role (%(role)s) cannot file reports."),
+    Permission.REPORT_READ_OWN: N_("Your role (%(role)s) cannot open filed reports."),
+    Permission.ATTACHMENT_READ: N_("Your role (%(role)s) cannot download attachments."),
+    Permission.CASE_READ: N_("Your role (%(role)s) cannot open the case queue or case pages."),
+    Permission.CASE_WORK: N_("Your role (%(role)s) cannot work on cases."),
+    Permission.DECISION_PROPOSE: N_("Your role (%(role)s) cannot propose measures."),
+    Permission.DECISION_APPROVE: N_(
+        "Your role (%(role)s) cannot approve or reject proposed measures."
+    ),
+    Permission.CASE_REASSIGN: N_("Your role (%(role)s) cannot reassign cases."),
+    Permission.SCREENED_REVIEW: N_("Your role (%(role)s) cannot review screened-out items."),
+    Permission.DOCUMENT_ISSUE: N_("Your role (%(role)s) cannot issue or download documents."),
+    Permission.DOCUMENT_CHECK: N_("Your role (%(role)s) cannot check documents."),
+    Permission.HANDOVER_REQUEST: N_(
+        "Your role (%(role)s) cannot record consent or hand cases over."
+    ),
+    Permission.HANDOVER_APPROVE: N_(
+        "Your role (%(role)s) cannot approve a hand-over without the victim's consent."
+    ),
+    Permission.AUDIT_READ: N_("Your role (%(role)s) cannot open the audit log."),
+    Permission.AUDIT_EXPORT: N_("Your role (%(role)s) cannot export the audit log."),
+    Permission.AUDIT_CASE_READ: N_("Your role (%(role)s) cannot open the audit's view of a case."),
+    Permission.USER_MANAGE: N_("Your role (%(role)s) cannot manage user accounts."),
+    Permission.TOKEN_MANAGE: N_("Your role (%(role)s) cannot manage API clients."),
+    Permission.KEY_MANAGE: N_("Your role (%(role)s) cannot manage keys."),
+    Permission.NOTIFY_MANAGE: N_("Your role (%(role)s) cannot manage alert deliveries."),
+    Permission.STATS_READ: N_("Your role (%(role)s) cannot open the statistics."),
+}
+_NOT_THIS_PAGE = N_("Your role (%(role)s) cannot open this page.")
+
+
+def _refusal() -> tuple[str, dict[str, object]]:
+    """Why the gate refused this request: what the signed-in user's role may not do here, or,
+    for a route that declares no permission (refused to everyone), that it is open to no one.
+    Names the role, never the route or the permission's code."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    permission = declared_permission(view) if view else None
+    if not isinstance(permission, Permission) or not current_user.is_authenticated:
+        return _MESSAGES[403], {}
+    role = label_of("role", current_user.role)
+    if allows(current_user.role, permission):
+        return _NOT_THIS_PAGE, {"role": role}
+    return _NOT_FOR_YOUR_ROLE.get(permission, _NOT_THIS_PAGE), {"role": role}
 
 
 def register(app: Flask) -> None:
@@ -277,9 +339,11 @@ def register(app: Flask) -> None:
             return http_problem(exc), status
         if exc.response is not None and status not in (401, 403, 404):
             return exc.response  # type: ignore[return-value]
-        return _render(
-            status, HTTPStatus(status).phrase, _MESSAGES.get(status, exc.description or "")
-        )
+        title = _TITLES.get(status, HTTPStatus(status).phrase)
+        if status == HTTPStatus.FORBIDDEN:
+            message, params = _refusal()
+            return _render(status, title, message, **params)
+        return _render(status, title, _MESSAGES.get(status, exc.description or ""))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response | str, int]:

@@ -346,7 +346,7 @@ PAYLOAD_FIELD: Table = {
 DOCUMENT_KIND: Table = {
     "protective_order": _l("Protective order"),
     "petition_special_requirements": _l(
-        "Petition to the court for special requirements on the offender's behaviour"
+        "Petition to the court for special requirements on the aggressor's behaviour"
     ),
     "petition_compulsory_assistance": _l(
         "Petition for court-ordered compulsory medical or psychological assistance"
@@ -464,7 +464,7 @@ STATS_CODE: Table = {
     "total": _l("Total"),
     "median_hours": _l("Median, hours"),
     "cases": _l("Cases with a decision"),
-    "share_unfounded": _l("Unfounded, % of verified"),
+    "share_unfounded": _l("Unfounded, share of verified (%)"),
     # the headings of the tables' row columns, by the kind of code in them
     "region": _l("Region"),
     "level": _l("Risk level"),

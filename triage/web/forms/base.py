@@ -171,6 +171,10 @@ class Form(FlaskForm):  # type: ignore[misc]
     def validate(self, extra_validators: Any = None) -> bool:
         valid: bool = super().validate(extra_validators)
         for field in self:
+            # A value that could not be read is the one problem to tell: the validators that ran
+            # after it (a number's range, say) only saw that it was missing. (``Optional`` clears
+            # it for an empty value: then it is no problem at all.)
+            unread = [m for m in field.process_errors if m in field.errors]
             if field.errors:
-                field.errors = _worded(field, field.errors)
+                field.errors = _worded(field, unread or field.errors)
         return valid

@@ -23,10 +23,11 @@ from wtforms import (
 from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ...errors import N_
 from ...intake.schema import Problem
 from ...vocab import Category, Language, Platform, Region, Relationship, ReporterKind
 from ..labels import label_for
-from .base import Form
+from .base import REQUIRED, Form
 
 
 class CheckboxesField(SelectMultipleField):  # type: ignore[misc]
@@ -77,19 +78,40 @@ class _CommonForm(Form):
         return data
 
     def show_errors(self, problems: Mapping[str, list[Problem]]) -> None:
-        """Put the schema's messages next to the fields they name, in the reader's language."""
+        """Put the schema's messages next to the fields they name, in the reader's language,
+        each a sentence that names its field (the schema words only the problem: "is
+        required"). A problem with a person as a whole goes to the first of her fields."""
         for path, found in problems.items():
-            messages = [str(gettext(message, **params)) for message, params in found]
             field = self._fields.get(path.replace(".", "_"))
             if field is None and "." in path:
                 field = self._fields.get(path.split(".", 1)[0])
-            if field is not None:
-                field.errors = list(field.errors or []) + messages
-            else:
-                self.form_errors.extend(f"{path}: {m}" for m in messages)
+            title = PERSON_TITLES.get(path) if path in self.PERSON_FIELDS else None
+            if title is not None:
+                field = self._fields.get(f"{path}_{PERSON_ATTRIBUTES[0]}")
+            if field is None:
+                self.form_errors.extend(
+                    f"{path}: {gettext(message, **params)}" for message, params in found
+                )
+                continue
+            about = str(title) if title is not None else str(field.label.text)
+            field.errors = [*(field.errors or []), *(_sentence(about, p) for p in found)]
+
+
+def _sentence(field: str, problem: Problem) -> str:
+    """The schema's problem with a field as a sentence that names the field."""
+    message, params = problem
+    if message == REQUIRED_PROBLEM:
+        return str(gettext(REQUIRED, field=field))
+    return str(
+        gettext(N_("%(field)s: %(problem)s."), field=field, problem=gettext(message, **params))
+    )
 
 
 PERSON_ATTRIBUTES = ("name", "birth_date", "age", "iin", "phone", "address")
+#: Who each person of a direct report is, as her fields' labels begin.
+PERSON_TITLES = {"victim": _l("Victim"), "aggressor": _l("Alleged aggressor")}
+#: The schema's word for a field left empty (``triage.intake.schema``).
+REQUIRED_PROBLEM = "is required"
 
 
 def _person(prefix: str, title: Any) -> dict[str, Any]:
@@ -148,8 +170,8 @@ class DirectForm(_CommonForm):
 
 
 for _name, _field in {
-    **_person("victim", _l("Victim")),
-    **_person("aggressor", _l("Alleged aggressor")),
+    **_person("victim", PERSON_TITLES["victim"]),
+    **_person("aggressor", PERSON_TITLES["aggressor"]),
 }.items():
     setattr(DirectForm, _name, _field)
 

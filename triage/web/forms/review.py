@@ -30,7 +30,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ... import measures
 from ...legal import LegalGrounds
 from ...models import CorroborationMethod, User, VerificationOutcome
-from ...review import case_queue, cases
+from ...review import case_queue, cases, decisions
 from ...scoring import Answer, Checklist
 from ..labels import choices, label_for, label_of
 from .base import Form
@@ -204,8 +204,8 @@ class DecisionForm(VersionedForm):
     ) -> Self:
         """The catalogue's measures, each with its tier, and the legal grounds of the ``chosen``
         one (from the page's link or the posted form), preselected; every ground when none is
-        chosen yet."""
-        self.measure.choices = [
+        chosen yet. Nothing is chosen for the reviewer: the list starts with a blank that asks."""
+        self.measure.choices = [("", str(_l("— choose a measure —")))] + [
             (m.code, f"{label_of('measure', m.code)} ({tiers[m.tier.value]})")
             for m in measures.MEASURES.values()
         ]
@@ -215,6 +215,22 @@ class DecisionForm(VersionedForm):
         else:
             offered = tuple(g for g in legal.grounds.values() if not g.retired)
         self.grounds.choices = [(g.code, g.short_citation(language)) for g in offered]
+        return self
+
+    def unavailable(self, options: Iterable[decisions.MeasureOption]) -> Self:
+        """Show the measures this case refuses (a coercive measure while the case is
+        unverified) as unavailable before anyone submits: disabled in the list, the reason in
+        their label. The rule still refuses a refused measure that is posted anyway
+        (``decisions.propose``)."""
+        unverified = {o.measure.code for o in options if o.refused == "unverified"}
+
+        def option(code: str, label: str) -> tuple[Any, ...]:
+            if code not in unverified:
+                return (code, label)
+            why = _l("%(measure)s: refused until the case is corroborated", measure=label)
+            return (code, str(why), {"disabled": True})
+
+        self.measure.choices = [option(code, label) for code, label, *_ in self.measure.choices]
         return self
 
 

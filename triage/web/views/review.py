@@ -247,6 +247,17 @@ def _the_case(ref: str) -> Find:
     return find
 
 
+def _the_case_to_decide(ref: str, form: DecisionForm) -> Find:
+    """The case ``ref``, whose refused measures the decision form shows as unavailable."""
+
+    def find(db: Session, user: User) -> tuple[Case, Case]:
+        found = cases.get_case(db, user, ref)
+        form.unavailable(decisions.options_for(found))
+        return found, found
+
+    return find
+
+
 def _case_url(ref: str) -> str:
     return url_for("review.case_page", ref=ref)
 
@@ -520,7 +531,7 @@ def decide(ref: str) -> Page:
     chosen = request.form.get("measure") or request.args.get("measure")
     form = DecisionForm().offer(TIER_LABELS, rules().legal, current_language(), chosen=chosen)
     if not form.validate_on_submit():
-        return _show(form, _the_case(ref), ref=ref)
+        return _show(form, _the_case_to_decide(ref, form), ref=ref)
     try:
         with unit_of_work().begin() as db:
             decision = decisions.propose(
@@ -540,7 +551,7 @@ def decide(ref: str) -> Page:
                 rules=rules(),
             )
     except DomainError as exc:
-        return _show(form, _the_case(ref), refused=exc, ref=ref)
+        return _show(form, _the_case_to_decide(ref, form), refused=exc, ref=ref)
     if decision.status == DecisionStatus.AWAITING_APPROVAL.value:
         flash(_("Proposed. It takes effect once a supervisor approves it."), "info")
     else:
