@@ -169,6 +169,9 @@ def _demo_at_scale(uow: UnitOfWork, count: int, seed: int, rules: ReviewRules) -
         f"Synthetic reports filed: {done.reports} ({done.linked} linked to a case on record), "
         f"in {done.seconds:.0f} s ({done.per_second:.0f} a second)."
     )
+    if done.refused:
+        found = ", ".join(f"{name} {n}" for name, n in sorted(done.refused.items()))
+        click.echo(f"Work the rules refused (undone; the run went on): {found}.")
     with uow.read() as session:
         for line in demo_scale.census(session).lines():
             click.echo(line)

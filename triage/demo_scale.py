@@ -26,14 +26,12 @@ Writes are batched: one unit-of-work block per ``batch`` reports or pieces of wo
 from __future__ import annotations
 
 import heapq
-import itertools
 import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -57,8 +55,6 @@ from .vocab import (
     SourceKind,
     Verification,
 )
-
-T = TypeVar("T")
 
 #: Reports or pieces of work per transaction.
 BATCH = 250
@@ -145,8 +141,17 @@ class Outcome:
     def per_second(self) -> float:
         return self.reports / self.seconds if self.seconds else 0.0
 
+    @property
+    def refused(self) -> dict[str, int]:
+        """Pieces of work the rules refused (and that were undone), by the error's name."""
+        return {
+            k.removeprefix("refused."): n for k, n in self.work.items() if k.startswith("refused.")
+        }
 
-Event = tuple[datetime, int, Callable[[Session, datetime], None]]
+
+#: A piece of work waiting for its moment: when, in what order, on which case, what.
+Act = Callable[[Session, datetime], None]
+Event = tuple[datetime, int, "Track", Act]
 
 
 class Simulation:
@@ -174,7 +179,7 @@ class Simulation:
         self.serial0 = already
         self.rng: random.Random = self.synth.rng
         self.events: list[Event] = []
-        self.order = itertools.count()
+        self.scheduled = 0
         self.tracks: dict[str, Track] = {}
         self.outcome = Outcome()
         self.staff: Staff
@@ -195,8 +200,8 @@ class Simulation:
                         self._file(session, self.synth.report(arrival, self.serial0 + index))
                         index += 1
                     elif self._due():
-                        at, _, act = heapq.heappop(self.events)
-                        act(session, at)
+                        at, _, track, act = heapq.heappop(self.events)
+                        self._perform(session, at, track, act)
                     else:
                         break
             if progress is not None and index > before:
@@ -207,9 +212,31 @@ class Simulation:
     def _due(self) -> bool:
         return bool(self.events) and self.events[0][0] <= self.now
 
-    def _at(self, at: datetime, act: Callable[[Session, datetime], None]) -> None:
+    def _at(self, at: datetime, track: Track, act: Act) -> None:
+        """Schedule ``act`` on the track's case at ``at``; work due after "now" is not done."""
         if at <= self.now:
-            heapq.heappush(self.events, (at, next(self.order), act))
+            heapq.heappush(self.events, (at, self.scheduled, track, act))
+            self.scheduled += 1
+
+    def _perform(self, session: Session, at: datetime, track: Track, act: Act) -> None:
+        """Do one piece of work in a savepoint of its own. Work the rules refuse is undone —
+        in the database and in what the simulation remembers — and counted
+        (``refused.<error>``) instead of ending the run: rules change, and a year of cases
+        should not stop at the ten-thousandth. (The tests want none.)"""
+        if track.case_id not in self.tracks:  # closed meanwhile: nothing left to do
+            return
+        work, pending, taken = self.outcome.work.copy(), set(track.pending), track.measures_taken
+        first = self.scheduled
+        try:
+            with session.begin_nested():
+                act(session, at)
+        except DomainError as refused:
+            self.outcome.work = work
+            self.outcome.work[f"refused.{type(refused).__name__}"] += 1
+            track.pending, track.measures_taken = pending, taken
+            self.tracks[track.case_id] = track
+            self.events = [e for e in self.events if e[1] < first]
+            heapq.heapify(self.events)
 
     # -- filing -----------------------------------------------------------------------------
 
@@ -260,7 +287,7 @@ class Simulation:
         self.tracks[case.id] = track
         if self.rng.random() < 0.04:  # never looked at: the backlog
             return
-        self._at(at + self._response_time(RiskLevel(case.risk_level)), self._work(track))
+        self._at(at + self._response_time(RiskLevel(case.risk_level)), track, self._work(track))
 
     def _response_time(self, level: RiskLevel) -> timedelta:
         rng = self.rng
@@ -274,48 +301,19 @@ class Simulation:
 
     # -- a reviewer's session on a case -----------------------------------------------------
 
-    def _open(self, track: Track) -> bool:
-        """Whether the case is still open: only the simulation closes cases (closing them, or
-        finding them unfounded), and it forgets a case when it does."""
-        return track.case_id in self.tracks
+    def _claim(self, session: Session, reviewer: User, track: Track, at: datetime) -> Case:
+        return claims.claim(session, reviewer, track.case_id, now=at, rules=self.rules)
 
-    def _attempt(self, session: Session, step: str, call: Callable[[], T]) -> T | None:
-        """One step of work in a savepoint of its own. A step the rules refuse leaves nothing
-        behind and is counted (``refused.<step>``) instead of ending the run: rules change,
-        and a year of cases should not stop at the ten-thousandth. (The tests want none.)"""
-        try:
-            with session.begin_nested():
-                return call()
-        except DomainError:
-            self.outcome.work[f"refused.{step}"] += 1
-            return None
-
-    def _claim(self, session: Session, reviewer: User, track: Track, at: datetime) -> Case | None:
-        return self._attempt(
-            session,
-            "claim",
-            lambda: claims.claim(session, reviewer, track.case_id, now=at, rules=self.rules),
-        )
-
-    def _release(self, session: Session, reviewer: User, track: Track, at: datetime) -> None:
-        self._attempt(
-            session, "release", lambda: claims.release(session, reviewer, track.case_id, now=at)
-        )
-
-    def _work(self, track: Track) -> Callable[[Session, datetime], None]:
+    def _work(self, track: Track) -> Act:
         def act(session: Session, at: datetime) -> None:
-            if not self._open(track):
-                return
             rng = self.rng
             reviewer = self.staff.reviewers[track.region]
             case = self._claim(session, reviewer, track, at)
-            if case is None:
-                return
             unverified = case.verification == Verification.UNVERIFIED.value
             if (
                 unverified
                 and rng.random() < 0.8
-                and self._verify(session, reviewer, case, track, at) is False
+                and not self._verify(session, reviewer, case, track, at)
             ):
                 self.outcome.work["unfounded"] += 1
                 self.tracks.pop(track.case_id, None)
@@ -329,17 +327,16 @@ class Simulation:
             if last == at and not track.pending and rng.random() < 0.3:
                 self._close_now(session, reviewer, case, track, at)  # nothing left to wait for
                 return
-            self._release(session, reviewer, track, at)
+            claims.release(session, reviewer, case.id, now=at)
             if rng.random() < 0.75:
-                self._at(last + timedelta(days=rng.uniform(3, 40)), self._close(track))
+                self._at(last + timedelta(days=rng.uniform(3, 40)), track, self._close(track))
 
         return act
 
     def _verify(
         self, session: Session, reviewer: User, case: Case, track: Track, at: datetime
-    ) -> bool | None:
-        """Corroborate (``True``) or find the case unfounded (``False``, which closes it);
-        ``None`` if the step was refused."""
+    ) -> bool:
+        """Corroborate the case (``True``), or find it unfounded (``False``: it closes)."""
         rng = self.rng
         corroborated = rng.random() < 0.8
         method = None
@@ -349,23 +346,17 @@ class Simulation:
             note = rng.choice(texts.CORROBORATION_NOTES[method])
         else:
             note = rng.choice(texts.UNFOUNDED_REASONS)
-        step = self._attempt(
+        verification.record_verification(
             session,
-            "verification",
-            lambda: verification.record_verification(
-                session,
-                reviewer,
-                case.id,
-                version=case.version,
-                outcome="corroborated" if corroborated else "unfounded",
-                method=method,
-                note=note,
-                now=at,
-                rules=self.rules,
-            ),
+            reviewer,
+            case.id,
+            version=case.version,
+            outcome="corroborated" if corroborated else "unfounded",
+            method=method,
+            note=note,
+            now=at,
+            rules=self.rules,
         )
-        if step is None:
-            return None
         if corroborated:
             self.outcome.work["corroborated"] += 1
         return corroborated
@@ -390,49 +381,36 @@ class Simulation:
             reason = rng.choice(texts.OVERRIDE_REASONS)
         elif roll < 0.06 and computed is RiskLevel.HIGH:
             level, reason = RiskLevel.MEDIUM, rng.choice(texts.OVERRIDE_REASONS)
-        assessment = self._attempt(
+        assessment = assessments.record_assessment(
             session,
-            "assessment",
-            lambda: assessments.record_assessment(
-                session,
-                reviewer,
-                case.id,
-                version=case.version,
-                answers=answers,
-                level=level.value,
-                reason=reason,
-                checklist=checklist,
-                now=at,
-                rules=self.rules,
-            ),
+            reviewer,
+            case.id,
+            version=case.version,
+            answers=answers,
+            level=level.value,
+            reason=reason,
+            checklist=checklist,
+            now=at,
+            rules=self.rules,
         )
-        if assessment is None:
-            return
         self.outcome.work["assessed"] += 1
         if assessment.override_status is not None:  # a lowering of high: four eyes
-            self._at(at + timedelta(hours=rng.uniform(2, 30)), self._override(track, assessment.id))
+            decide_at = at + timedelta(hours=rng.uniform(2, 30))
+            self._at(decide_at, track, self._override(assessment.id))
 
-    def _override(self, track: Track, assessment_id: str) -> Callable[[Session, datetime], None]:
+    def _override(self, assessment_id: str) -> Act:
         def act(session: Session, at: datetime) -> None:
-            if not self._open(track):
-                return
             approve = self.rng.random() < 0.65
-            reason = None if approve else self.rng.choice(texts.REJECTION_REASONS)
-            decided = self._attempt(
+            assessments.decide_override(
                 session,
-                "override",
-                lambda: assessments.decide_override(
-                    session,
-                    self.staff.supervisor,
-                    assessment_id,
-                    approve=approve,
-                    reason=reason,
-                    now=at,
-                    rules=self.rules,
-                ),
+                self.staff.supervisor,
+                assessment_id,
+                approve=approve,
+                reason=None if approve else self.rng.choice(texts.REJECTION_REASONS),
+                now=at,
+                rules=self.rules,
             )
-            if decided is not None:
-                self.outcome.work["override_approved" if approve else "override_rejected"] += 1
+            self.outcome.work["override_approved" if approve else "override_rejected"] += 1
 
         return act
 
@@ -494,32 +472,26 @@ class Simulation:
         ends_on = None
         if measure == "special_requirements":
             ends_on = at.date() + timedelta(days=rng.choice((90, 180, 364)))
-        decision = self._attempt(
+        decision = decisions.propose(
             session,
-            f"proposal.{measure}",
-            lambda: decisions.propose(
-                session,
-                reviewer,
-                case.id,
-                version=case.version,
-                measure=measure,
-                rationale=texts.RATIONALES[measure],
-                legal_basis=texts.LEGAL_BASES.get(measure),
-                ends_on=ends_on,
-                wishes_reason=texts.AGAINST_WISHES if measure in track.refused else None,
-                today=at.date(),
-                now=at,
-                rules=self.rules,
-            ),
+            reviewer,
+            case.id,
+            version=case.version,
+            measure=measure,
+            rationale=texts.RATIONALES[measure],
+            legal_basis=texts.LEGAL_BASES.get(measure),
+            ends_on=ends_on,
+            wishes_reason=texts.AGAINST_WISHES if measure in track.refused else None,
+            today=at.date(),
+            now=at,
+            rules=self.rules,
         )
-        if decision is None:
-            return at
         self.outcome.work[f"proposed.{measure}"] += 1
         if decision.status == DecisionStatus.AWAITING_APPROVAL.value:
             track.pending.add(decision.id)
             wait = rng.uniform(1, 48) if rng.random() < 0.85 else rng.uniform(48, 170)
             decide_at = at + timedelta(hours=wait)
-            self._at(decide_at, self._decide(track, decision.id))
+            self._at(decide_at, track, self._decide(track, decision.id))
             return decide_at + self._follow_up_after(decision.follow_up_on, decide_at)
         track.measures_taken |= measure != "no_action"
         if decision.follow_up_on is not None:
@@ -534,91 +506,70 @@ class Simulation:
     def _schedule_follow_up(self, track: Track, decision_id: str, on: date) -> datetime:
         at = _morning(on) + timedelta(hours=self.rng.uniform(0, 72))
         if self.rng.random() < 0.85:
-            self._at(at, self._follow_up(track, decision_id))
+            self._at(at, track, self._follow_up(track, decision_id))
         return at
 
-    def _decide(self, track: Track, decision_id: str) -> Callable[[Session, datetime], None]:
+    def _decide(self, track: Track, decision_id: str) -> Act:
         def act(session: Session, at: datetime) -> None:
             track.pending.discard(decision_id)
-            if not self._open(track):
-                return
             decision = session.get(Decision, decision_id)
             if decision is None or decision.status != DecisionStatus.AWAITING_APPROVAL.value:
                 return
             roll = self.rng.random()
             supervisor = self.staff.supervisor
-            version = decision.version
             if roll < 0.82:
-                done = self._attempt(
-                    session,
-                    "approval",
-                    lambda: decisions.approve(
-                        session, supervisor, decision_id, version=version, now=at
-                    ),
+                decisions.approve(
+                    session, supervisor, decision_id, version=decision.version, now=at
                 )
-                if done is not None:
-                    self.outcome.work["approved"] += 1
-                    track.measures_taken = True
-                    if done.follow_up_on is not None:
-                        self._schedule_follow_up(track, decision_id, done.follow_up_on)
+                self.outcome.work["approved"] += 1
+                track.measures_taken = True
+                if decision.follow_up_on is not None:
+                    self._schedule_follow_up(track, decision_id, decision.follow_up_on)
             elif roll < 0.92:
-                reason = self.rng.choice(texts.REJECTION_REASONS)
-                done = self._attempt(
+                decisions.reject(
                     session,
-                    "rejection",
-                    lambda: decisions.reject(
-                        session, supervisor, decision_id, version=version, reason=reason, now=at
-                    ),
+                    supervisor,
+                    decision_id,
+                    version=decision.version,
+                    reason=self.rng.choice(texts.REJECTION_REASONS),
+                    now=at,
                 )
-                if done is not None:
-                    self.outcome.work["rejected"] += 1
+                self.outcome.work["rejected"] += 1
             else:
                 proposer = self.staff.reviewers[track.region]
-                done = self._attempt(
-                    session,
-                    "withdrawal",
-                    lambda: decisions.withdraw(session, proposer, decision_id, version=version),
-                )
-                if done is not None:
-                    self.outcome.work["withdrawn"] += 1
+                decisions.withdraw(session, proposer, decision_id, version=decision.version)
+                self.outcome.work["withdrawn"] += 1
 
         return act
 
-    def _follow_up(self, track: Track, decision_id: str) -> Callable[[Session, datetime], None]:
+    def _follow_up(self, track: Track, decision_id: str) -> Act:
         def act(session: Session, at: datetime) -> None:
-            if not self._open(track):
-                return
             decision = session.get(Decision, decision_id)
             if decision is None or decision.status != DecisionStatus.IN_EFFECT.value:
                 return
             reviewer = self.staff.reviewers[track.region]
-            if self._claim(session, reviewer, track, at) is None:
-                return
-            note = self.rng.choice(texts.FOLLOW_UP_NOTES)
-            done = self._attempt(
+            self._claim(session, reviewer, track, at)
+            followups.record_follow_up(
                 session,
-                "follow_up",
-                lambda: followups.record_follow_up(
-                    session, reviewer, decision_id, note=note, now=at, rules=self.rules
-                ),
+                reviewer,
+                decision_id,
+                note=self.rng.choice(texts.FOLLOW_UP_NOTES),
+                now=at,
+                rules=self.rules,
             )
-            self._release(session, reviewer, track, at)
-            if done is not None:
-                self.outcome.work["followed_up"] += 1
+            claims.release(session, reviewer, track.case_id, now=at)
+            self.outcome.work["followed_up"] += 1
 
         return act
 
-    def _close(self, track: Track) -> Callable[[Session, datetime], None]:
+    def _close(self, track: Track) -> Act:
         def act(session: Session, at: datetime) -> None:
-            if not self._open(track):
-                return
             if track.pending:  # proposals still wait for the supervisor: come back later
-                self._at(at + timedelta(days=2), self._close(track))
+                self._at(at + timedelta(days=2), track, self._close(track))
                 return
             reviewer = self.staff.reviewers[track.region]
             case = self._claim(session, reviewer, track, at)
-            if case is not None:
-                self._close_now(session, reviewer, case, track, at)
+            self._close_now(session, reviewer, case, track, at)
 
         return act
 
@@ -627,25 +578,16 @@ class Simulation:
     ) -> None:
         """Close the case the reviewer holds, with an outcome that fits what was decided."""
         rng = self.rng
-        outcome = pick(rng, _OUTCOMES_MEASURES if track.measures_taken else _OUTCOMES_NONE)
-        note = rng.choice(texts.CLOSING_NOTES) or None
-        closed = self._attempt(
+        close_case(
             session,
-            "closing",
-            lambda: close_case(
-                session,
-                reviewer,
-                case.id,
-                version=case.version,
-                outcome=outcome,
-                note=note,
-                now=at,
-                rules=self.rules,
-            ),
+            reviewer,
+            case.id,
+            version=case.version,
+            outcome=pick(rng, _OUTCOMES_MEASURES if track.measures_taken else _OUTCOMES_NONE),
+            note=rng.choice(texts.CLOSING_NOTES) or None,
+            now=at,
+            rules=self.rules,
         )
-        if closed is None:
-            self._release(session, reviewer, track, at)
-            return
         self.outcome.work["closed"] += 1
         self.tracks.pop(track.case_id, None)
 

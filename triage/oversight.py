@@ -228,7 +228,6 @@ class EventRow:
     object_type: str | None
     object_id: str | None
     details: str
-    hash: str
 
 
 @dataclass(frozen=True)
@@ -429,17 +428,21 @@ def case_audit(
         )
     )
     clause = timeline_clause(of_case, records, first)
-    total = session.scalar(select(func.count()).select_from(AuditEvent).where(clause)) or 0
+    # The matching sequence numbers first (each part of the clause through its index), then
+    # the page's events by number: an ORDER BY ... OFFSET over the clause would walk the chain.
+    seqs = sorted(session.scalars(select(AuditEvent.seq).where(clause)))
+    total = len(seqs)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
-    events = list(
-        session.scalars(
-            select(AuditEvent)
-            .where(clause)
-            .order_by(AuditEvent.seq)
-            .limit(PAGE_SIZE)
-            .offset((page - 1) * PAGE_SIZE)
+    shown = seqs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    events = (
+        list(
+            session.scalars(
+                select(AuditEvent).where(AuditEvent.seq.in_(shown)).order_by(AuditEvent.seq)
+            )
         )
+        if shown
+        else []
     )
 
     staff = _Staff(
@@ -569,7 +572,6 @@ def case_audit(
                     object_type=e.object_type,
                     object_id=e.object_id,
                     details=e.details,
-                    hash=e.hash,
                 )
                 for e in events
             ),

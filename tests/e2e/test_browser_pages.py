@@ -103,8 +103,10 @@ class Desk:
                 rule = f"{violation['id']} ({violation['impact']})"
                 self.problems.append(f"{where}: axe {rule} {nodes}")
 
-    def visit(self, what: str, path: str) -> None:
-        self.tab.goto(path)
+    def visit(self, what: str, path: str, status: int = 200) -> None:
+        response = self.tab.goto(path)
+        if response.status != status:
+            self.problems.append(f"{self.language} {what}: {path} answered {response.status}")
         self.check(what)
 
     def send_empty(self, what: str, form: str) -> None:
@@ -194,7 +196,7 @@ def _reviewer(desk: Desk) -> None:
     desk.visit("password", "/account/password")
     desk.send_empty("password", "main form")
     desk.visit("two-step sign-in", "/account/two-step")
-    desk.visit("refused: the audit log", "/audit/")
+    desk.visit("refused: the audit log", "/audit/", status=403)
 
 
 def _supervisor(desk: Desk) -> None:
@@ -205,7 +207,7 @@ def _supervisor(desk: Desk) -> None:
     desk.send_empty("propose a measure", "form[action$='/decide']")
     desk.visit("statistics", "/stats/")
     desk.visit("password", "/account/password")
-    desk.visit("refused: the audit log", "/audit/")
+    desk.visit("refused: the audit log", "/audit/", status=403)
 
 
 def _auditor(desk: Desk) -> None:
@@ -216,10 +218,10 @@ def _auditor(desk: Desk) -> None:
     desk.tab.locator("#older").click()
     desk.check("audit log, older events")
     desk.visit("audit log, filtered", "/audit/?action=auth.login")
-    desk.visit("audit log, a wrong filter", "/audit/?since=yesterday")
+    desk.visit("audit log, a wrong filter", "/audit/?since=yesterday", status=400)
     desk.visit("statistics", "/stats/")
     desk.visit("password", "/account/password")
-    desk.visit("refused: the queue", "/cases/")
+    desk.visit("refused: the queue", "/cases/", status=403)
 
 
 JOURNEYS: dict[str, Callable[[Desk], None]] = {

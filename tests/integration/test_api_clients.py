@@ -87,9 +87,9 @@ def test_an_admin_creates_a_client_and_sees_its_token_once(
     ("data", "message"),
     [
         ({"name": "No scopes"}, "Choose at least one source kind."),
-        ({"name": "", "scopes": ["media"]}, "This field is required."),
-        ({"name": "Bad scope", "scopes": ["telepathy"]}, "is not a valid choice"),
-        ({"name": "x" * 101, "scopes": ["media"]}, "Field cannot be longer than 100"),
+        ({"name": "", "scopes": ["media"]}, "Name: this field is required."),
+        ({"name": "Bad scope", "scopes": ["telepathy"]}, "Source kinds it may post: choose one"),
+        ({"name": "x" * 101, "scopes": ["media"]}, "Name: write at most 100 characters."),
     ],
 )
 def test_a_client_needs_a_name_and_known_scopes(

@@ -33,6 +33,7 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 READ_ONLY_POSTS = {
     "audit.verify_export": "checks an uploaded export against the public key; stores nothing",
     "home.language": "keeps the chosen interface language in the session; stores nothing",
+    "oversight.find": "looks a case up by its code and redirects to its view (which is audited)",
 }
 
 Scenario = Callable[[FlaskClient, AuthActions, dict[Role, Account]], Any]

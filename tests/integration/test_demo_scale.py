@@ -35,7 +35,7 @@ from triage.config import Settings
 from triage.crypto import Keyring, write_keyring
 from triage.demo_synth import Planned
 from triage.instance import open_instance
-from triage.models import AuditEvent, Case, Decision, Report, User
+from triage.models import Assessment, AuditEvent, Case, Decision, Report, User
 from triage.uow import UnitOfWork
 from triage.vocab import DecisionStatus, Region, ReportStatus, Role
 
@@ -166,7 +166,7 @@ def test_reports_are_spread_across_sources_regions_and_languages(ran: Run) -> No
 
 def test_no_step_of_the_work_was_refused(ran: Run) -> None:
     """The simulation survives a refused step (rules change); here, none may be refused."""
-    assert {k: n for k, n in ran.outcome.work.items() if k.startswith("refused.")} == {}
+    assert ran.outcome.refused == {}
 
 
 def test_cases_have_every_level_verification_state_and_decision(ran: Run) -> None:
@@ -322,6 +322,42 @@ def test_a_second_run_adds_other_people_and_sources(fresh: Instance) -> None:
     second = _run(fresh, count=40)  # the same seed: a source filed twice would be refused
     assert second.census.reports["all"] == 80
     assert [p.raw for p in second.planned] != [p.raw for p in first.planned]
+
+
+class Reckless(demo_scale.Simulation):
+    """A reviewer who asks for a talk with the aggressor before anything is corroborated: the
+    rules refuse it, in the middle of her session on the case."""
+
+    def _measures(self, case: Case, track: demo_scale.Track) -> list[str]:
+        chosen = super()._measures(case, track)
+        return ["preventive_talk", *chosen] if case.verification == "unverified" else chosen
+
+
+def test_work_the_rules_refuse_is_undone_and_the_run_goes_on(fresh: Instance) -> None:
+    with fresh.uow.begin() as session:
+        demo.ensure_accounts(session)
+        demo_scale.ensure_staff(session)
+    outcome = Reckless(fresh.uow, 80, seed=SEED, now=NOW, batch=40).run()
+    assert outcome.reports == 80
+    assert outcome.refused.get("UnverifiedCase", 0) > 0
+
+    def state(session: Session) -> tuple[audit.Verdict, int, int, int]:
+        held = session.scalar(select(func.count()).where(Case.claimed_by.is_not(None)))
+        assessed = session.scalar(select(func.count()).select_from(Assessment))
+        on_unverified = session.scalar(
+            select(func.count())
+            .select_from(Decision)
+            .join(Case, Case.id == Decision.case_id)
+            .where(Decision.measure == "preventive_talk", Case.verification == "unverified")
+        )
+        return audit.verify(session), held or 0, assessed or 0, on_unverified or 0
+
+    with fresh.uow.read() as session:
+        verdict, held, assessed, on_unverified = state(session)
+    assert verdict.ok, str(verdict)
+    assert held == 0  # the refused sessions' claims went with them
+    assert assessed == outcome.work["assessed"]  # and so did their assessments
+    assert on_unverified == 0
 
 
 def test_a_step_rolled_back_to_its_savepoint_leaves_the_chain_whole(fresh: Instance) -> None:

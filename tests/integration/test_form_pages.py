@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
-from flask import Flask
+from flask import Flask, request
 from flask.testing import FlaskClient
 from markupsafe import escape
 
@@ -23,6 +23,8 @@ from tests.integration.test_review_web import code_of, post, signed_in, version_
 from triage.vocab import Role, Verification
 from triage.web.forms.audit import ExportForm
 from triage.web.forms.base import REQUIRED
+from triage.web.forms.intake import OnlineForm
+from triage.web.forms.stats import StatsFilterForm
 
 TRANSLATIONS = Path(__file__).parents[2] / "triage" / "translations"
 
@@ -138,6 +140,16 @@ def test_a_length_a_number_and_an_unreadable_value_say_which_field(app) -> None:
         assert not form.validate()
         assert form.from_seq.errors == ["From sequence number: enter a number of at least 1."]
         assert form.to_seq.errors == ["To sequence number: enter a whole number."]
+    with app.test_request_context("/stats/", query_string={"start": "yesterday"}):
+        period = StatsFilterForm(request.args)
+        assert not period.validate()
+        assert period.start.errors == ["From: enter a valid date."]
+    with app.test_request_context(
+        "/reports/new/online", method="POST", data={"captured_at": "soon"}
+    ):
+        online = OnlineForm(meta={"csrf": False})
+        assert not online.validate()
+        assert online.captured_at.errors == ["Captured at (UTC): enter a valid date and time."]
 
 
 def test_a_note_too_long_says_how_long_it_may_be(app, reviewer) -> None:

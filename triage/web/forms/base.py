@@ -19,13 +19,13 @@ from wtforms import Field
 from wtforms.fields import (
     DateField,
     DateTimeField,
-    DateTimeLocalField,
     DecimalField,
     FloatField,
     HiddenField,
     IntegerField,
     SelectFieldBase,
     SelectMultipleField,
+    TimeField,
 )
 from wtforms.meta import DefaultMeta
 from wtforms.validators import Length, NumberRange
@@ -38,11 +38,12 @@ NOT_VALID = N_("%(field)s: this value is not valid.")
 #: A hidden field's problem is the page's, not the person's.
 OUT_OF_DATE = N_("The form is out of date. Reload the page and try again.")
 
-#: What a field says when the posted value cannot be read as its type (the first that fits).
+#: What a field says when the posted value cannot be read as its type: the first that fits
+#: (WTForms derives the date and the time fields from the date-and-time one).
 _INVALID_VALUE: tuple[tuple[Any, str], ...] = (
-    (DateTimeLocalField, N_("%(field)s: enter a valid date and time.")),
-    (DateTimeField, N_("%(field)s: enter a valid date and time.")),
     (DateField, N_("%(field)s: enter a valid date.")),
+    (TimeField, N_("%(field)s: enter a valid time.")),
+    (DateTimeField, N_("%(field)s: enter a valid date and time.")),
     (IntegerField, N_("%(field)s: enter a whole number.")),
     (DecimalField, N_("%(field)s: enter a number.")),
     (FloatField, N_("%(field)s: enter a number.")),

@@ -23,7 +23,8 @@ bp = Blueprint("oversight", __name__, url_prefix="/audit/cases")
 @requires(Permission.AUDIT_CASE_READ)
 def find() -> Response | tuple[str, int]:
     """The lookup form; a case found opens its view. Looking a case up stores nothing (the
-    view it opens is what is audited)."""
+    view it opens is what is audited), and a refusal does not repeat what was typed: it may be
+    anything, a name included."""
     form = CaseLookupForm()
     status = 200
     if form.validate_on_submit():
@@ -32,6 +33,7 @@ def find() -> Response | tuple[str, int]:
                 code = oversight.find(db, me(), form.ref.data)
         except DomainError as exc:
             form.ref.errors.append(message_of(exc))
+            form.ref.raw_data, form.ref.data = [], ""  # what was typed is not shown back
             status = int(exc.status)
         else:
             return redirect(url_for("oversight.case", ref=code))
