@@ -21,7 +21,7 @@ import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,7 +57,22 @@ def instance(admin_url: str | None) -> Iterator[Settings]:
             admin.dispose()
 
 
-def run(count: int, admin_url: str | None, seed: int) -> dict[str, float]:
+def reporter(count: int, every: int) -> Callable[[int], None]:
+    """A progress callback that prints how far the run is, every ``every`` reports."""
+    started = time.perf_counter()
+    done = 0
+
+    def progress(n: int) -> None:
+        nonlocal done
+        before, done = done, done + n
+        if every and done // every > before // every:
+            spent = time.perf_counter() - started
+            print(f"  {done:>7,} of {count:,} in {spent:6.0f} s ({done / spent:.1f}/s)", flush=True)
+
+    return progress
+
+
+def run(count: int, admin_url: str | None, seed: int, *, every: int = 0) -> dict[str, float]:
     with instance(admin_url) as settings:
         init_instance(settings)
         uow = open_instance(settings)
@@ -67,7 +82,9 @@ def run(count: int, admin_url: str | None, seed: int) -> dict[str, float]:
         with uow.read() as session:
             before = demo_scale.census(session).events
         cpu = time.process_time()
-        done = demo_scale.populate(uow, count, seed=seed, now=datetime.now(UTC))
+        done = demo_scale.populate(
+            uow, count, seed=seed, now=datetime.now(UTC), progress=reporter(count, every)
+        )
         cpu = time.process_time() - cpu
         with uow.read() as session:
             events = demo_scale.census(session).events - before
@@ -111,7 +128,7 @@ def main() -> None:
         median = statistics.median(f["per_second"] for f in small)
         print(f"{engine} median of {len(small)} runs of {args.small:,}: {median:.1f} reports/s")
     if args.big:
-        figures = run(args.big, args.database_url, args.seed)
+        figures = run(args.big, args.database_url, args.seed, every=max(1, args.big // 20))
         minutes = figures["seconds"] / 60
         print(f"{engine} big run: {show(figures)} ({minutes:.1f} minutes)", flush=True)
 

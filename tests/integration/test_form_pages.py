@@ -125,6 +125,16 @@ def test_the_direct_form_names_every_field_the_rules_refuse(app, client, account
     ]
     # A list of boxes: the summary links to its first box, and the group names itself.
     summary = summary_of(body)
+    # The summary lists the messages in the order the page shows the fields.
+    linked = re.findall(r'<a href="#([\w-]+)">', summary)
+    assert linked == [
+        "reporter",
+        "victim_iin",
+        "relationship",
+        "region",
+        "categories-0",
+        "narrative",
+    ]
     assert '<a href="#categories-0">What happened: this field is required.</a>' in summary
     assert re.search(r'<fieldset class="field group has-error"[^>]*>\s*<legend>What happened', body)
     # No message is the schema's bare fragment; an optional date left empty is no problem.

@@ -169,6 +169,16 @@ class Form(FlaskForm):  # type: ignore[misc]
 
     Meta = _Meta
 
+    #: The order the page shows the fields in, where it is not the order they are defined in;
+    #: the error summary lists its messages in it (fields not named follow, as defined).
+    PAGE_ORDER: tuple[str, ...] = ()
+
+    def fields_in_error(self) -> list[Field]:
+        """The fields with a message, in the order the page shows them."""
+        order = {name: place for place, name in enumerate(self.PAGE_ORDER)}
+        found = [f for f in self if f.errors]
+        return sorted(found, key=lambda f: order.get(f.short_name, len(order)))
+
     def validate(self, extra_validators: Any = None) -> bool:
         valid: bool = super().validate(extra_validators)
         for field in self:

@@ -132,8 +132,25 @@ def _person(prefix: str, title: Any) -> dict[str, Any]:
     }
 
 
+#: Where the fields every kind has stand on its page (templates/intake/_form.html).
+_COMMON_ORDER = ("region", "occurred_on", "categories")
+
+
+def _person_order(prefix: str) -> tuple[str, ...]:
+    return tuple(f"{prefix}_{attribute}" for attribute in PERSON_ATTRIBUTES)
+
+
 class DirectForm(_CommonForm):
     PERSON_FIELDS = ("victim", "aggressor")
+    PAGE_ORDER = (
+        *("reporter", "reporter_name", "reporter_contact"),
+        *_person_order("victim"),
+        *_person_order("aggressor"),
+        "relationship",
+        *_COMMON_ORDER,
+        *("place", "children_present", "narrative", "victim_complaint", "may_contact"),
+        *("safe_contact", "consent_support_services", "wishes", "attachments"),
+    )
 
     reporter = SelectField(
         _l("Who is reporting"),
@@ -177,6 +194,12 @@ for _name, _field in {
 
 
 class MediaForm(_CommonForm):
+    PAGE_ORDER = (
+        *("outlet", "url", "published_on", "language", "headline", "text", "people"),
+        *_COMMON_ORDER,
+        "attachments",
+    )
+
     outlet = StringField(_l("Outlet"), validators=[Optional()])
     url = StringField(_l("Address of the article (URL)"), validators=[Optional()])
     published_on = DateField(_l("Publication date"), validators=[Optional()])
@@ -191,6 +214,12 @@ class MediaForm(_CommonForm):
 
 
 class OnlineForm(_CommonForm):
+    PAGE_ORDER = (
+        *("platform", "post_url", "author_handle", "captured_at", "captured_text"),
+        *_COMMON_ORDER,
+        "attachments",
+    )
+
     platform = SelectField(
         _l("Platform"),
         choices=lambda: _choices(Platform, str(_l("— choose —"))),
