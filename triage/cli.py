@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from . import (
     audit,
     audit_export,
+    checkpoints,
+    cli_history,
     create_app,
     demo,
     demo_scale,
@@ -34,6 +36,7 @@ from . import (
     stats,
     users,
 )
+from . import logging as logs
 from .config import ConfigError, Settings, from_environment
 from .crypto import CryptoError, Keyring
 from .errors import DomainError
@@ -82,7 +85,11 @@ def _transaction(uow: UnitOfWork) -> Iterator[Session]:
 )
 @click.version_option(package_name="triage")
 def main() -> None:
-    pass
+    settings = _settings()
+    try:
+        logs.configure(settings.log_level, settings.log_format)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -203,7 +210,14 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
-            self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss')
+            # Start-up notices ("Booting worker ...") would push the demo accounts that
+            # scripts/run prints off the screen; warnings and errors still show.
+            self.cfg.set("loglevel", "warning")
+            self.cfg.set(
+                "access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss %({x-request-id}o)s'
+            )
+            # Its error and access lines in triage's format, control characters escaped.
+            self.cfg.set("logger_class", logs.GunicornLogger)
             # gunicorn's control socket lives in the home folder, shared by every instance on
             # the machine; triage has no use for it.
             if "control_socket_disable" in self.cfg.settings:
@@ -503,13 +517,23 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-def audit_verify() -> None:
+@click.option(
+    "--checkpoint",
+    "checkpoint_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Signed checkpoints (JSON Lines) the chain must still reach, each with its hash.",
+)
+def audit_verify(checkpoint_path: Path | None) -> None:
     """Walk the whole chain and report OK, or the first broken sequence number and why."""
     uow = _uow()
-    with uow.read() as session:
-        verdict = audit.verify(session)
+    if checkpoint_path is not None:
+        verdict: Any = cli_history.verify_with_checkpoints(uow, checkpoint_path)
+        plain = audit.Verdict(verdict.ok, verdict.count, verdict.last_hash, verdict.broken_seq)
+    else:
+        with uow.read() as session:
+            verdict = plain = audit.verify(session)
     with uow.begin() as session:
-        audit.record_verification(session, verdict, actor=audit.SYSTEM_ACTOR, via="cli")
+        audit.record_verification(session, plain, actor=audit.SYSTEM_ACTOR, via="cli")
     click.echo(str(verdict))
     if not verdict.ok:
         sys.exit(1)
@@ -540,13 +564,15 @@ def audit_export_command(
     manifest_path: Path | None,
 ) -> None:
     """Export a range of the chain with a signed manifest; streams, in constant memory."""
-    uow = _uow()
+    settings, uow = _open()
     manifest_path = manifest_path or out_path.with_name(out_path.name + ".manifest.json")
     with _transaction(uow) as session:
         span = audit.resolve_range(
             session, from_seq=from_seq, to_seq=to_seq, since=since, until=until
         )
-        audit.record_export(session, span, fmt=fmt, actor=audit.SYSTEM_ACTOR, via="cli")
+        exported = audit.record_export(session, span, fmt=fmt, actor=audit.SYSTEM_ACTOR, via="cli")
+        head = checkpoints.Head.of(exported)
+    signed_head = cli_history.export_checkpoint(settings, uow, head)
     with uow.read() as session, out_path.open("wb") as out:
         events = audit.iter_events(session, first_seq=span.first_seq, last_seq=span.last_seq)
         with click.progressbar(
@@ -561,6 +587,7 @@ def audit_export_command(
         created_at=audit.format_time(utcnow()),
         created_by=audit.SYSTEM_ACTOR,
         ring=uow.keyring.current,
+        checkpoint=signed_head,
     )
     manifest_path.write_text(audit_export.manifest_text(manifest), encoding="utf-8")
     click.echo(
@@ -586,14 +613,29 @@ def audit_export_command(
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
 )
-def audit_verify_export(data_path: Path, manifest_path: Path, key_path: Path) -> None:
-    """Check an export offline: signature, file hash, and the chain inside it.
+@click.option(
+    "--checkpoint",
+    "checkpoint_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The auditor's signed checkpoints (JSON Lines): the export must agree with them.",
+)
+def audit_verify_export(
+    data_path: Path, manifest_path: Path, key_path: Path, checkpoint_path: Path | None
+) -> None:
+    """Check an export offline: signature, file hash, and the chain inside it; with
+    --checkpoint, also that it still reaches every signed head it covers.
 
     Needs no database and no keyring: only the file, its manifest and the instance's public key.
     """
+    verdict: Any
     try:
-        verdict = audit_export.verify_export(data_path, manifest_path, key_path)
-    except audit_export.ExportError as exc:
+        if checkpoint_path is not None:
+            verdict = checkpoints.verify_export_with_checkpoints(
+                data_path, manifest_path, key_path, checkpoint_path
+            )
+        else:
+            verdict = audit_export.verify_export(data_path, manifest_path, key_path)
+    except (audit_export.ExportError, checkpoints.CheckpointError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(str(verdict))
     if not verdict.ok:
@@ -605,3 +647,6 @@ def audit_public_key() -> None:
     """Print the PEM public key that verifies this instance's export manifests."""
     uow = _uow()
     click.echo(uow.keyring.current.public_key_pem().decode("ascii"), nl=False)
+
+
+cli_history.register(main, audit_group, keys_group)

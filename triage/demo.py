@@ -26,7 +26,11 @@ DEMO_ACCOUNTS: tuple[tuple[str, Role, Region | None], ...] = (
     ("caseworker", Role.CASEWORKER, Region.KARAGANDA),
     ("reviewer", Role.REVIEWER, Region.KARAGANDA),
     ("reviewer.shymkent", Role.REVIEWER, Region.SHYMKENT),
+    ("reviewer.astana", Role.REVIEWER, Region.ASTANA),
+    ("reviewer.almaty", Role.REVIEWER, Region.ALMATY),
     ("supervisor", Role.SUPERVISOR, None),
+    # A second supervisor, so that four eyes on a supervisor's own proposal can be tried.
+    ("supervisor2", Role.SUPERVISOR, None),
     ("auditor", Role.AUDITOR, None),
     ("admin", Role.ADMIN, None),
 )

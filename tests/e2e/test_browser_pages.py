@@ -4,11 +4,11 @@ scale (``triage demo --reports``: a queue with overdue cases, proposals waiting 
 measures to follow up, an audit log of several pages).
 
 On every page of their journeys — home, queue, a case, the forms that propose a measure, assess,
-verify and note, approvals, the audit log, the statistics, their account, a page their role may
-not open — nothing scrolls sideways and axe-core (the engine the PyPI package
-axe-playwright-python ships) finds no serious or critical violation. Each form page is also sent
-empty: its error summary then has the focus and links every message to its field. And one long
-form, the direct report, is filled and sent with the keyboard alone.
+verify and note, approvals, the audit log, an audited case's view, the statistics, their
+account, a page their role may not open — nothing scrolls sideways and axe-core (the engine the
+PyPI package axe-playwright-python ships) finds no serious or critical violation. Each form page
+is also sent empty: its error summary then has the focus and links every message to its field.
+And one long form, the direct report, is filled and sent with the keyboard alone.
 
 Playwright drives Debian's Chromium (``scripts/install-browser``), as the other browser tests do.
 """
@@ -219,6 +219,15 @@ def _auditor(desk: Desk) -> None:
     desk.check("audit log, older events")
     desk.visit("audit log, filtered", "/audit/?action=auth.login")
     desk.visit("audit log, a wrong filter", "/audit/?since=yesterday", status=400)
+    desk.visit("audit log, one kind of event", "/audit/?object_type=case")
+    case_link = desk.tab.locator("a[href*='/audit/cases/']").first
+    case_path = case_link.get_attribute("href")
+    desk.visit("look a case up", "/audit/cases/")
+    desk.send_empty("look a case up", "main form")
+    desk.visit("a case as the audit sees it", case_path)
+    if desk.tab.locator(".pager a").count():
+        desk.tab.locator(".pager a").last.click()
+        desk.check("a case as the audit sees it, older events")
     desk.visit("statistics", "/stats/")
     desk.visit("password", "/account/password")
     desk.visit("refused: the queue", "/cases/", status=403)
