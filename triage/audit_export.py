@@ -151,8 +151,13 @@ def make_manifest(
     created_at: str,
     created_by: str,
     ring: Keyring,
+    checkpoint: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The signed manifest of an export. The signature covers every other field."""
+    """The signed manifest of an export. The signature covers every other field.
+
+    ``checkpoint``: the signed head of the chain taken with the export (``triage.checkpoints``),
+    carried so the auditor keeps it with the bundle.
+    """
     public_key = ring.public_key_pem()
     manifest: dict[str, Any] = {
         "manifest_version": MANIFEST_VERSION,
@@ -170,6 +175,8 @@ def make_manifest(
         "signing_key_id": public_key_id(public_key),
         "signature_algorithm": "Ed25519",
     }
+    if checkpoint is not None:
+        manifest["checkpoint"] = dict(checkpoint)
     manifest["signature"] = base64.b64encode(ring.sign(_canonical(manifest))).decode("ascii")
     return manifest
 
@@ -311,6 +318,16 @@ class _Lines:
                 yield event
         except (UnicodeDecodeError, csv.Error):
             self.error = f"line {self.line + 1} is not valid UTF-8 CSV text"
+
+
+def read_export_events(data_path: Path, fmt: str) -> Iterator[dict[str, Any]]:
+    """The events of an export file, in file order (for checks beyond ``verify_export``, which
+    has already refused a file that does not parse)."""
+    with data_path.open("rb") as handle:
+        lines = _Lines(_parse_jsonl(handle) if fmt == "jsonl" else _parse_csv(handle))
+        yield from lines
+        if lines.error:
+            raise ExportError(lines.error)
 
 
 def _file_sha256(path: Path) -> str:

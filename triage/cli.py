@@ -23,10 +23,13 @@ from . import (
     audit,
     audit_export,
     checkpoints,
+    cli_api_clients,
     cli_history,
+    cli_jobs,
     create_app,
     demo,
     demo_scale,
+    exports,
     keys,
     notify,
     retention,
@@ -37,37 +40,19 @@ from . import (
     users,
 )
 from . import logging as logs
-from .config import ConfigError, Settings, from_environment
-from .crypto import CryptoError, Keyring
+from .cli_support import FAILURES
+from .cli_support import opened as _open
+from .cli_support import settings as _settings
+from .cli_support import unit_of_work as _uow
+from .config import ConfigError
+from .crypto import Keyring
 from .errors import DomainError
-from .instance import StartupError, init_instance, open_instance
+from .instance import init_instance
 from .intake import feeds
 from .models import utcnow
 from .review.rules import ReviewRules
 from .uow import UnitOfWork
 from .vocab import Region, Role
-
-_FAILURES = (StartupError, CryptoError, ConfigError)
-
-
-def _settings() -> Settings:
-    try:
-        return from_environment()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _open() -> tuple[Settings, UnitOfWork]:
-    """The settings and the unit of work of a checked instance; a refusal is one clear line."""
-    settings = _settings()
-    try:
-        return settings, open_instance(settings)
-    except _FAILURES as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _uow() -> UnitOfWork:
-    return _open()[1]
 
 
 @contextmanager
@@ -98,7 +83,7 @@ def init() -> None:
     settings = _settings()
     try:
         result = init_instance(settings)
-    except _FAILURES as exc:
+    except FAILURES as exc:
         raise click.ClickException(str(exc)) from None
     if result.keyring_created:
         click.echo(f"Created a new keyring at {result.keyring_path} (mode 0600). Back it up:")
@@ -197,7 +182,7 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
     """Serve the app (gunicorn; put a TLS-terminating proxy in front in production)."""
     try:  # refuses here, with a clear message, before any worker starts
         app = create_app(_settings())
-    except _FAILURES as exc:
+    except FAILURES as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"triage is running at http://{host}:{port}/  (Ctrl+C stops it)")
     if dev:
@@ -565,36 +550,34 @@ def audit_export_command(
 ) -> None:
     """Export a range of the chain with a signed manifest; streams, in constant memory."""
     settings, uow = _open()
-    manifest_path = manifest_path or out_path.with_name(out_path.name + ".manifest.json")
-    with _transaction(uow) as session:
-        span = audit.resolve_range(
-            session, from_seq=from_seq, to_seq=to_seq, since=since, until=until
+
+    def bar(events: Iterator[dict[str, Any]], count: int) -> Iterator[dict[str, Any]]:
+        with click.progressbar(events, length=count, label="Exporting", file=sys.stderr) as shown:
+            yield from shown
+
+    try:
+        written = exports.write_export(
+            uow,
+            settings,
+            out_path,
+            fmt=fmt,
+            manifest_path=manifest_path,
+            from_seq=from_seq,
+            to_seq=to_seq,
+            since=since,
+            until=until,
+            progress=bar,
         )
-        exported = audit.record_export(session, span, fmt=fmt, actor=audit.SYSTEM_ACTOR, via="cli")
-        head = checkpoints.Head.of(exported)
-    signed_head = cli_history.export_checkpoint(settings, uow, head)
-    with uow.read() as session, out_path.open("wb") as out:
-        events = audit.iter_events(session, first_seq=span.first_seq, last_seq=span.last_seq)
-        with click.progressbar(
-            events, length=span.count, label="Exporting", file=sys.stderr
-        ) as bar:
-            summary = audit_export.write(bar, fmt, out)
-    manifest = audit_export.make_manifest(
-        summary,
-        fmt=fmt,
-        file_name=out_path.name,
-        requested=span.requested,
-        created_at=audit.format_time(utcnow()),
-        created_by=audit.SYSTEM_ACTOR,
-        ring=uow.keyring.current,
-        checkpoint=signed_head,
-    )
-    manifest_path.write_text(audit_export.manifest_text(manifest), encoding="utf-8")
+    except DomainError as exc:
+        raise click.ClickException(exc.text) from None
+    if written.warning:
+        click.echo(f"Warning: {written.warning}", err=True)
+    summary = written.summary
     click.echo(
         f"Exported {summary.count} events "
         f"(seq {summary.first_seq}..{summary.last_seq}) to {out_path}"
     )
-    click.echo(f"Signed manifest: {manifest_path}")
+    click.echo(f"Signed manifest: {written.manifest_path}")
 
 
 @audit_group.command("verify-export")
@@ -650,3 +633,5 @@ def audit_public_key() -> None:
 
 
 cli_history.register(main, audit_group, keys_group)
+cli_jobs.register(main)
+cli_api_clients.register(main)

@@ -63,6 +63,13 @@ class Settings:
     instance_path: Path = field(default_factory=_default_instance_path)
     #: SQLAlchemy URL; empty means ``sqlite:///<instance_path>/triage.sqlite3``.
     database_url: str = ""
+    #: Connections each process keeps open to the database, and how many more it may open at a
+    #: burst (``db.make_engine``); PostgreSQL's ``max_connections`` must cover every server's
+    #: workers × (size + overflow).
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
+    #: PostgreSQL cancels any statement running longer than this many milliseconds (0: never).
+    db_statement_timeout_ms: int = 0
     #: Keyring file; empty means ``<instance_path>/keyring.json``.
     keyring_path: str = ""
     #: The keyring itself (its JSON), for deployments that inject secrets as variables.
@@ -73,6 +80,17 @@ class Settings:
     secure_cookies: bool = False
     #: Minutes of inactivity after which a signed-in user must sign in again.
     session_minutes: int = 30
+    #: Hours after sign-in at which a session ends however active it is (enforced on the server).
+    session_absolute_hours: int = 12
+    #: Where sessions live: empty for the database (the embedded default), or a Redis URL
+    #: (``redis://HOST:6379/1``) shared by every server.
+    session_redis_url: str = ""
+    #: Account lockout (``triage.lockout``): after this many sign-in failures in a row the account
+    #: refuses every sign-in for ``lockout_minutes``, doubled at each further failure, at most
+    #: ``lockout_max_minutes``.
+    lockout_threshold: int = 5
+    lockout_minutes: int = 15
+    lockout_max_minutes: int = 240
     #: Argon2id cost; RFC 9106's second recommended option by default.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -80,8 +98,9 @@ class Settings:
     #: How many reverse proxies in front of triage set X-Forwarded-For/-Proto/-Host (0: none).
     #: Set it behind a proxy, or every client looks like the proxy to the rate limits.
     trusted_proxies: int = 0
-    #: Flask-Limiter storage: ``memory://`` for one process, ``redis://…`` for several.
-    ratelimit_storage_url: str = "memory://"
+    #: Flask-Limiter storage: ``database`` (counters in the database, shared by every worker on
+    #: it), ``redis://…`` for several servers, or ``memory://`` (each process counts alone).
+    ratelimit_storage_url: str = "database"
     login_rate_limit: str = "10 per minute"
     #: Every staff account must sign in with a code from an authenticator app too: a signed-in
     #: user without two-step sign-in is sent to set it up before any other page.
@@ -101,6 +120,8 @@ class Settings:
     screened_retention_days: int = 30
     #: Log level for the ``triage`` logger.
     log_level: str = "INFO"
+    #: How log lines are written: ``json`` (one JSON object a line) or ``text`` (for a terminal).
+    log_format: str = "json"
     default_locale: str = "en"
     #: Refuse to start while the database schema is behind the code.
     require_current_schema: bool = True
@@ -142,6 +163,47 @@ class Settings:
     notify_backoff_seconds: int = 60
     #: Hours a proposal may wait for a supervisor's approval before its alert is sent.
     approval_alert_hours: int = 24
+    #: Signed checkpoints of the audit chain's head (docs/audit.md): the append-only JSON Lines
+    #: file they are written to (empty: ``<instance_path>/checkpoints.jsonl``), the auditor's URL
+    #: each is also POSTed to (empty: none), and an optional HMAC secret for that POST.
+    checkpoint_file: str = ""
+    checkpoint_webhook: str = ""
+    checkpoint_webhook_secret: str = field(default="", repr=False)
+    #: Background jobs (docs/jobs.md). The Redis URL Celery's broker uses (``triage worker``;
+    #: empty: no worker, the jobs run from the CLI), its queue's name, the seconds after which
+    #: a task whose worker died is delivered again, and how long a feed's lock lasts unrenewed.
+    jobs_broker_url: str = ""
+    jobs_queue: str = "triage"
+    jobs_visibility_seconds: int = 3600
+    jobs_lock_seconds: int = 300
+    #: The feeds the worker (or ``triage poll-feeds``) polls: URLs or files, separated by spaces
+    #: or commas; and the minutes between polls, alerts runs and checkpoints (0: not scheduled).
+    feeds: str = ""
+    feed_poll_minutes: int = 15
+    notify_minutes: int = 5
+    checkpoint_minutes: int = 60
+    #: The folder the worker writes each day's signed audit export to, for the oversight bodies
+    #: (empty: no daily export).
+    export_dir: str = ""
+    #: Where the keyring comes from (docs/encryption.md): empty picks ``env`` when
+    #: TRIAGE_KEYRING or TRIAGE_KEYRING_B64 is set and ``file`` otherwise; ``module:factory``
+    #: names a provider of one's own (a KMS).
+    keyring_provider: str = ""
+    #: The keyring's JSON, base64-encoded (the ``env`` provider), for secret stores that inject
+    #: one-line values.
+    keyring_b64: str = field(default="", repr=False)
+    #: The public way in (``/report``, docs/public-reporting.md): whether it is open; where
+    #: its quick-exit button sends the page (a neutral site); the limits per client address and
+    #: for all addresses together (Flask-Limiter syntax); the fewest seconds between opening the
+    #: form and sending it (a bot's time check) and the minutes a form stays valid; and how many
+    #: files one submission may carry.
+    public_reporting: bool = True
+    public_exit_url: str = "https://www.gismeteo.kz/"
+    public_rate_limit: str = "5 per minute;30 per day"
+    public_global_rate_limit: str = "300 per hour"
+    public_min_seconds: int = 3
+    public_form_minutes: int = 120
+    public_max_files: int = 3
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -156,6 +218,10 @@ class Settings:
     @property
     def session_lifetime(self) -> timedelta:
         return timedelta(minutes=self.session_minutes)
+
+    @property
+    def session_absolute_lifetime(self) -> timedelta:
+        return timedelta(hours=self.session_absolute_hours)
 
     @property
     def is_sqlite(self) -> bool:

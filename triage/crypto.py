@@ -28,12 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 KEYRING_FORMAT = "triage-keyring/1"
 _BLOB_VERSION = b"\x01"
@@ -132,6 +134,9 @@ class Keyring:
         if active_kek not in keks:
             raise KeyringError(f"the active key {active_kek!r} is not among the keyring's keys")
         self._keks = dict(keks)
+        #: One AES-GCM object per KEK, made on first use: making one costs as much as a wrap,
+        #: which matters to a rotation of many data keys. They hold no per-call state.
+        self._aeads: dict[str, AESGCM] = {}
         self.active_kek = active_kek
         self._index_key = index_key
         self._signing_key = Ed25519PrivateKey.from_private_bytes(signing_seed)
@@ -237,11 +242,40 @@ class Keyring:
     def session_secret(self) -> bytes:
         return self._session_secret
 
+    # -- known answers -----------------------------------------------------------------------
+
+    def kek_check(self, kek_id: str) -> str:
+        """A known answer for the KEK ``kek_id``: an HMAC of a fixed label under it (hex). Stored
+        beside the data it wraps, it proves at start-up that a key of the right length is also
+        the right key, without revealing anything of it."""
+        key = self._keks.get(kek_id)
+        if key is None:
+            raise KeyNotFound(f"the keyring holds no key {kek_id!r}")
+        label = f"triage/kek-check/v1|{kek_id}".encode()
+        return hmac.new(key, label, hashlib.sha256).hexdigest()[:32]
+
+    def kek_matches(self, kek_id: str, check: str) -> bool:
+        """Whether ``check`` (from ``kek_check``) was made with this keyring's ``kek_id``."""
+        return hmac.compare_digest(self.kek_check(kek_id), check)
+
+    def unwraps(self, key_id: str, key: WrappedKey) -> bool:
+        """Whether this keyring opens the stored data key (a check for a KEK with no known
+        answer on record yet); the key itself is dropped at once."""
+        try:
+            self._unwrap(key_id, key)
+        except SealIntegrityError:
+            return False
+        return True
+
     # -- data keys ---------------------------------------------------------------------------
 
     def _kek(self, kek_id: str) -> AESGCM:
+        aead = self._aeads.get(kek_id)
+        if aead is not None:
+            return aead
         try:
-            return AESGCM(self._keks[kek_id])
+            aead = self._aeads[kek_id] = AESGCM(self._keks[kek_id])
+            return aead
         except KeyError:
             raise KeyNotFound(
                 f"a data key is wrapped by key-encryption key {kek_id!r}, which this keyring "
@@ -337,6 +371,17 @@ class Keyring:
         return self._signing_key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
+
+    # -- backups -----------------------------------------------------------------------------
+
+    def backup_identity(self) -> X25519PrivateKey:
+        """The X25519 key backups are encrypted to by default (``triage.backup``). Derived from
+        the index key, which never rotates, so any copy of this keyring opens every backup of
+        its database; the derivation's label keeps it independent of every other use."""
+        seed = HKDF(
+            algorithm=hashes.SHA256(), length=_KEY_BYTES, salt=None, info=b"triage/backup-x25519/v1"
+        ).derive(self._index_key)
+        return X25519PrivateKey.from_private_bytes(seed)
 
 
 def verify_signature(public_key_pem: bytes, signature: bytes, data: bytes) -> bool:

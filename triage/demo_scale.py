@@ -2,13 +2,14 @@
 on through the same services as real ones, so that the queue and the statistics can be seen
 with many cases in them.
 
-Every report goes through ``intake.service.file`` (validated, screened, sealed, blind-indexed,
-its case opened and triaged, audited); every piece of work through the review services as a
+Every report goes through intake (``intake.bulk.file_many``: validated, screened, sealed under
+its own data key, blind-indexed, its case opened or linked and triaged, audited, exactly as
+``intake.service.file`` does it); every piece of work through the review services as a
 demo reviewer or supervisor would do it — claims, verification, checklist assessments,
 proposals, four-eyes approvals by the demo supervisor (never the proposer), rejections,
-withdrawals, follow-ups, closing. Nothing is written around them but the back-dating of a
-report's arrival and of its case's opening (below), whose deadline triage's own ``set_level``
-then counts from the back-dated opening.
+withdrawals, follow-ups, closing. Nothing is written around them: a report's back-dated
+arrival, and its case's opening (from which its deadline counts), are intake's own
+``received_at``.
 
 The simulation runs on a clock of its own over the last twelve months: reports arrive in time
 order, and each piece of work is done when its simulated moment comes, in order, through the
@@ -20,7 +21,12 @@ demo wrote them, in the order it did, and data keys and accounts are dated now. 
 moment is still in the future when the run catches up with today is left undone: the recent
 cases wait in the queue, proposals wait for approval, measures run.
 
-Writes are batched: one unit-of-work block per ``batch`` reports or pieces of work.
+Writes are batched: one unit-of-work block per ``batch`` reports or pieces of work. The reports
+that arrive within ``window`` (simulated time) of each other are filed together, in one
+``file_many``, before the work that falls due among them; so a piece of work can be done up to
+``window`` after a report that arrived later (a repeat report may still link to a case that
+would have closed a few hours before it came). Each piece of work runs in a savepoint of its
+own, its audit events appended in one step (``audit.batched``).
 """
 
 from __future__ import annotations
@@ -40,12 +46,12 @@ from . import audit, demo, scoring
 from . import demo_texts as texts
 from .demo_synth import Planned, Synth, pick
 from .errors import DomainError
-from .intake import schema, service
+from .intake import bulk, schema
+from .intake.service import Filed
 from .models import AuditEvent, Case, Decision, Report, User
 from .review import assessments, claims, decisions, followups, verification
 from .review.cases import close_case
 from .review.rules import ReviewRules
-from .review.triaging import set_level
 from .uow import UnitOfWork
 from .vocab import (
     DecisionStatus,
@@ -58,6 +64,9 @@ from .vocab import (
 
 #: Reports or pieces of work per transaction.
 BATCH = 250
+#: Reports that arrive within this much simulated time of the first of them are filed together
+#: (``intake.bulk.file_many``), before the work that falls due among them.
+WINDOW = timedelta(hours=12)
 #: The most ``triage demo --reports`` makes in one run.
 MAX_REPORTS = 1_000_000
 #: The caseworker of the national hotline, who takes the calls from every region.
@@ -166,9 +175,11 @@ class Simulation:
         now: datetime | None = None,
         rules: ReviewRules | None = None,
         batch: int = BATCH,
+        window: timedelta = WINDOW,
     ) -> None:
         self.uow = uow
         self.count = count
+        self.window = window
         self.now = (now or datetime.now(UTC)).astimezone(UTC)
         self.rules = rules or ReviewRules()
         self.batch = batch
@@ -193,15 +204,24 @@ class Simulation:
         while index < len(arrivals) or self._due():
             with self.uow.begin() as session:
                 self.staff = Staff.load(session)
-                before = index
-                for _ in range(self.batch):
+                before, steps = index, 0
+                while steps < self.batch:
                     arrival = arrivals[index] if index < len(arrivals) else None
                     if arrival is not None and (not self.events or arrival <= self.events[0][0]):
-                        self._file(session, self.synth.report(arrival, self.serial0 + index))
-                        index += 1
+                        end = index + 1
+                        last = min(len(arrivals), index + self.batch - steps)
+                        while end < last and arrivals[end] - arrival <= self.window:
+                            end += 1
+                        group = range(index, end)
+                        self._file(
+                            session,
+                            [self.synth.report(arrivals[k], self.serial0 + k) for k in group],
+                        )
+                        steps, index = steps + len(group), end
                     elif self._due():
                         at, _, track, act = heapq.heappop(self.events)
                         self._perform(session, at, track, act)
+                        steps += 1
                     else:
                         break
             if progress is not None and index > before:
@@ -228,7 +248,7 @@ class Simulation:
         work, pending, taken = self.outcome.work.copy(), set(track.pending), track.measures_taken
         first = self.scheduled
         try:
-            with session.begin_nested():
+            with audit.savepoint(session):
                 act(session, at)
         except DomainError as refused:
             self.outcome.work = work
@@ -240,27 +260,30 @@ class Simulation:
 
     # -- filing -----------------------------------------------------------------------------
 
-    def _file(self, session: Session, planned: Planned) -> None:
-        incoming = schema.parse(planned.raw)
-        direct = planned.source_kind is SourceKind.DIRECT
-        filer = self.staff.caseworker_for(planned.region) if direct else None
-        actor, filed_by = (str(filer.id), filer.id) if filer else (audit.SYSTEM_ACTOR, None)
-        try:
-            filed = service.file(
-                session, incoming, actor=actor, filed_by=filed_by, attested=direct, rules=self.rules
+    def _file(self, session: Session, group: list[Planned]) -> None:
+        """File reports that arrive close together in one batch, each by the caseworker who
+        took it (direct reports) or by the system (media and online). A report that probably
+        concerns an open case is linked to it, as the form asks the caseworker to do."""
+        items = []
+        for planned in group:
+            direct = planned.source_kind is SourceKind.DIRECT
+            filer = self.staff.caseworker_for(planned.region) if direct else None
+            actor, filed_by = (str(filer.id), filer.id) if filer else (audit.SYSTEM_ACTOR, None)
+            items.append(
+                bulk.Item(
+                    schema.parse(planned.raw),
+                    actor,
+                    filed_by=filed_by,
+                    attested=direct,
+                    received_at=planned.received_at,
+                )
             )
-        except service.ConfirmLink as asked:  # the caseworker links it, as the form asks her to
-            filed = service.file(
-                session,
-                incoming,
-                actor=actor,
-                filed_by=filed_by,
-                attested=direct,
-                link_case_id=asked.matches[0].case_id,
-                rules=self.rules,
-            )
-        at = planned.received_at
-        filed.report.received_at = at
+        filed = bulk.file_many(session, items, on_match="link", rules=self.rules)
+        for planned, one in zip(group, filed, strict=True):
+            self._filed(planned, one)
+
+    def _filed(self, planned: Planned, filed: Filed) -> None:
+        """Remember the filed report's case, and schedule a reviewer's first look at it."""
         self.outcome.reports += 1
         if filed.linked:
             self.outcome.linked += 1
@@ -273,8 +296,6 @@ class Simulation:
                 track.consents |= planned.consents
             return
         case = filed.case
-        case.opened_at = at
-        set_level(case, RiskLevel(case.risk_level), self.rules, provisional=True)
         track = Track(
             case.id,
             planned.region,
@@ -287,6 +308,7 @@ class Simulation:
         self.tracks[case.id] = track
         if self.rng.random() < 0.04:  # never looked at: the backlog
             return
+        at = planned.received_at
         self._at(at + self._response_time(RiskLevel(case.risk_level)), track, self._work(track))
 
     def _response_time(self, level: RiskLevel) -> timedelta:
@@ -479,7 +501,7 @@ class Simulation:
             version=case.version,
             measure=measure,
             rationale=texts.RATIONALES[measure],
-            legal_basis=texts.LEGAL_BASES.get(measure),
+            grounds=self._grounds(measure, track),
             ends_on=ends_on,
             wishes_reason=texts.AGAINST_WISHES if measure in track.refused else None,
             today=at.date(),
@@ -497,6 +519,27 @@ class Simulation:
         if decision.follow_up_on is not None:
             return self._schedule_follow_up(track, decision.id, decision.follow_up_on)
         return at
+
+    def _grounds(self, measure: str, track: Track) -> list[str]:
+        """The legal grounds a reviewer picks from those the decision form offers for
+        ``measure`` (``rules.legal``): the article of the measure itself — for a referral to
+        investigators, the articles of what the report describes — often with the general
+        article of individual prevention, sometimes with the sanction for a breach."""
+        rng = self.rng
+        offered = [g.code for g in self.rules.legal.for_measure(measure)]
+        if not offered:
+            return []
+        if measure == "criminal_referral":
+            named = [texts.CRIMINAL_GROUNDS[c] for c in sorted(track.categories)
+                     if c in texts.CRIMINAL_GROUNDS]  # fmt: skip
+            chosen = [c for c in dict.fromkeys(named) if c in offered][:2]
+            return chosen or [rng.choice(offered)]
+        specific = min(offered, key=lambda c: len(self.rules.legal.grounds[c].measures))
+        chosen = [specific]
+        for code in offered:
+            if code != specific and rng.random() < 0.35:
+                chosen.append(code)
+        return [c for c in offered if c in chosen][:3]
 
     def _follow_up_after(self, follow_up_on: date | None, at: datetime) -> timedelta:
         if follow_up_on is None:

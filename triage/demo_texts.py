@@ -829,14 +829,16 @@ RATIONALES = {
     "criminal_referral": "Признаки уголовного правонарушения: передать следователям.",
     "no_action": "Мер не требуется: конфликт разрешён, угроз нет, она просит не вмешиваться.",
 }
-LEGAL_BASES = {
-    "preventive_talk": "Law on the Prevention of Domestic Violence",
-    "preventive_registration": "Law on the Prevention of Domestic Violence",
-    "protective_order": "Law on the Prevention of Domestic Violence; CoAO Article 461 on breach",
-    "special_requirements": "Code of Administrative Offences, Article 54",
-    "compulsory_assistance": "Law on the Prevention of Domestic Violence (compulsory assistance)",
-    "administrative_detention": "Code of Administrative Offences, Article 73",
-    "criminal_referral": "Criminal Code (battery, minor harm to health)",
+#: The article of the Criminal Code a referral to investigators cites for what a report
+#: describes (codes of ``triage/legal/grounds.toml``; the demo cites only those the list offers).
+CRIMINAL_GROUNDS = {
+    "battery": "cc.109-1",
+    "minor_harm": "cc.108-1",
+    "serious_harm": "cc.106",
+    "killing": "cc.106",
+    "threat": "cc.115",
+    "persecution": "cc.115-1",
+    "sexual_violence": "cc.121",
 }
 AGAINST_WISHES = (
     "Высокий риск для её жизни: связаться с ней, несмотря на отказ, по безопасному каналу."

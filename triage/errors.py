@@ -21,6 +21,9 @@ class DomainError(Exception):
     status: int = HTTPStatus.CONFLICT
     title: str = N_("The request conflicts with the current state")
 
+    #: Further marked messages shown after the message: how to put the input right.
+    hints: tuple[str, ...] = ()
+
     def __init__(self, message: str = "", **params: object) -> None:
         self.message = message or self.title
         self.params = params
@@ -29,7 +32,8 @@ class DomainError(Exception):
     @property
     def text(self) -> str:
         """The message in English with its placeholders filled (logs, the command line)."""
-        return self.message % self.params if self.params else self.message
+        text = self.message % self.params if self.params else self.message
+        return " ".join([text, *self.hints])
 
 
 class NotFound(DomainError):

@@ -19,9 +19,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from . import audit, legal, recipients
+from . import audit, kek_checks, keyring_providers, legal, recipients
 from .config import Settings, resource_path
-from .crypto import Keyring, KeyringError, KeyringSource, load_keyring, write_keyring
+from .crypto import Keyring, KeyringError, write_keyring
 from .db import make_engine, prepare_sqlite_file
 from .models import DataKey, InstanceMeta
 from .passwords import Passwords
@@ -134,12 +134,13 @@ class InitResult:
 def init_instance(settings: Settings) -> InitResult:
     """Create the instance folder and keyring if needed, and migrate the database to head."""
     settings.instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = engine_for(settings)
     try:
         created = False
-        keyring_path: Path | None = None if settings.keyring else settings.keyring_file
-        if settings.keyring or settings.keyring_file.exists():
-            ring = load_keyring(settings.keyring_file, settings.keyring)
+        chosen = keyring_providers.provider(settings)
+        keyring_path = chosen.path if isinstance(chosen, keyring_providers.FileProvider) else None
+        if keyring_path is None or keyring_path.exists():
+            ring = chosen.load()
         else:
             if _holds_sealed_data(engine):
                 raise StartupError(
@@ -155,6 +156,8 @@ def init_instance(settings: Settings) -> InitResult:
         migrate(engine)
         with Session(engine) as session, session.begin():
             _check_keyring_matches(session, ring)
+            kek_checks.verify(session, ring, setting=keyring_setting(settings))
+            kek_checks.record(session, ring)
             if session.get(InstanceMeta, FINGERPRINT_KEY) is None:
                 session.add(InstanceMeta(key=FINGERPRINT_KEY, value=ring.fingerprint))
                 audit.append(
@@ -189,10 +192,17 @@ def _legal_grounds(settings: Settings) -> legal.LegalGrounds:
         raise StartupError(f"{exc} (TRIAGE_LEGAL_GROUNDS_FILE)") from None
 
 
+def keyring_setting(settings: Settings) -> str:
+    """The setting the keyring came from, for a message that says what to fix."""
+    if settings.keyring:
+        return "TRIAGE_KEYRING"
+    return f"TRIAGE_KEYRING_PATH={settings.keyring_file}"
+
+
 def check_startup(settings: Settings, engine: Engine) -> Keyring:
     """Load the keyring and make sure it, the schema and the legal grounds file fit; else
     refuse."""
-    ring = load_keyring(settings.keyring_file, settings.keyring)
+    ring = keyring_providers.load(settings)
     _legal_grounds(settings)
     try:
         # Connecting to a missing SQLite file would leave an empty one behind.
@@ -214,11 +224,22 @@ def check_startup(settings: Settings, engine: Engine) -> Keyring:
                     "run `triage init`"
                 )
             _check_keyring_matches(session, ring)
+            kek_checks.verify(session, ring, setting=keyring_setting(settings))
     except OperationalError as exc:
         raise StartupError(
             f"cannot reach the database at {_safe_url(settings.sqlalchemy_url)}: {exc.orig}"
         ) from None
     return ring
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The engine of the instance's database, with its pool and timeout settings."""
+    return make_engine(
+        settings.sqlalchemy_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
 
 
 def open_instance(settings: Settings) -> UnitOfWork:
@@ -227,7 +248,7 @@ def open_instance(settings: Settings) -> UnitOfWork:
     Refuses (``StartupError`` or ``KeyringError``) a missing, wrong or unreadable keyring or an
     unmigrated database, like ``check_startup``.
     """
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = engine_for(settings)
     ring = check_startup(settings, engine)
-    source = KeyringSource(ring, path=settings.keyring_file, inline=settings.keyring)
+    source = keyring_providers.source(settings, ring)
     return UnitOfWork(engine, source, Passwords.from_settings(settings))

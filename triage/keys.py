@@ -12,16 +12,17 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, kek_checks, keyring_providers
 from .config import Settings
-from .crypto import Keyring, KeyringError, WrappedKey, load_keyring, write_keyring
+from .crypto import Keyring, KeyringError, WrappedKey
 from .errors import N_, Conflict, InvalidInput
+from .keyring_providers import KeyringProvider
 from .models import DataKey
 
-BATCH = 500
+BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -38,20 +39,22 @@ def status(session: Session, ring: Keyring) -> list[KekStatus]:
     return [KekStatus(k, k == ring.active_kek, counts.get(k, 0)) for k in sorted(ring.kek_ids)]
 
 
-def _writable(settings: Settings) -> None:
-    if settings.keyring:
+def _writable(settings: Settings) -> KeyringProvider:
+    chosen = keyring_providers.provider(settings)
+    if not chosen.writable:
         raise InvalidInput(
             N_(
                 "The keyring comes from TRIAGE_KEYRING, which triage cannot rewrite: rotate it in "
                 "the secret store and restart, or use a keyring file (TRIAGE_KEYRING_PATH)."
             )
         )
+    return chosen
 
 
 def rotate(session: Session, settings: Settings, *, actor: str) -> Keyring:
     """Add a fresh KEK to the keyring file and make it active. Data keys are rewrapped after."""
-    _writable(settings)
-    ring = load_keyring(settings.keyring_file)
+    provider = _writable(settings)
+    ring = provider.load()
     rotated = ring.with_new_kek()
     audit.append(
         session,
@@ -61,8 +64,9 @@ def rotate(session: Session, settings: Settings, *, actor: str) -> Keyring:
         object_id=rotated.active_kek,
         details={"previous_kek": ring.active_kek},
     )
+    kek_checks.record(session, rotated)  # the new KEK's known answer, for start-up to prove it
     session.flush()
-    write_keyring(settings.keyring_file, rotated, replace=True)
+    provider.store(rotated)
     return rotated
 
 
@@ -71,15 +75,42 @@ def pending(session: Session, ring: Keyring) -> int:
     return int(session.scalar(select(func.count()).where(DataKey.kek_id != ring.active_kek)) or 0)
 
 
+def _rewrap_after(
+    session: Session, ring: Keyring, limit: int, after: str | None
+) -> tuple[int, str | None]:
+    """Rewrap up to ``limit`` data keys not under the active KEK whose id sorts after ``after``;
+    how many, and the last id done. Core statements, not ORM objects: at rotation scale the
+    unit of work's bookkeeping would cost more than the cryptography."""
+    table = DataKey.metadata.tables["data_key"]
+    query = (
+        select(table.c.id, table.c.kek_id, table.c.wrapped)
+        .where(table.c.kek_id != ring.active_kek)
+        .order_by(table.c.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(table.c.id > after)
+    rows = session.execute(query).all()
+    if not rows:
+        return 0, after
+    changes = []
+    for row in rows:
+        rewrapped = ring.rewrap(row.id, WrappedKey(kek_id=row.kek_id, wrapped=row.wrapped))
+        changes.append(
+            {"key_id": row.id, "new_kek": rewrapped.kek_id, "new_wrapped": rewrapped.wrapped}
+        )
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("key_id"))
+        .values(kek_id=bindparam("new_kek"), wrapped=bindparam("new_wrapped")),
+        changes,
+    )
+    return len(rows), rows[-1].id
+
+
 def rewrap_batch(session: Session, ring: Keyring, limit: int = BATCH) -> int:
     """Rewrap up to ``limit`` data keys under the active KEK; return how many were done."""
-    keys = session.scalars(
-        select(DataKey).where(DataKey.kek_id != ring.active_kek).order_by(DataKey.id).limit(limit)
-    ).all()
-    for key in keys:
-        rewrapped = ring.rewrap(key.id, WrappedKey(kek_id=key.kek_id, wrapped=key.wrapped))
-        key.kek_id, key.wrapped = rewrapped.kek_id, rewrapped.wrapped
-    return len(keys)
+    return _rewrap_after(session, ring, limit, None)[0]
 
 
 def rewrap_all(
@@ -88,13 +119,17 @@ def rewrap_all(
     *,
     actor: str,
     progress: Callable[[int], None] = lambda _n: None,
+    batch: int = BATCH,
 ) -> int:
     """Rewrap every pending data key, one committed batch at a time (``transaction`` opens each:
-    a unit of work's ``begin``); safe to stop and re-run."""
+    a unit of work's ``begin``). Safe to kill at any moment and run again: what is left to do is
+    read from the data (the keys not yet under the active KEK), never from a note of progress, and
+    a batch is committed whole or not at all."""
     done = 0
+    after: str | None = None
     while True:
         with transaction() as session:
-            count = rewrap_batch(session, ring)
+            count, after = _rewrap_after(session, ring, batch, after)
             if count:
                 done += count
             else:
@@ -113,8 +148,8 @@ def rewrap_all(
 
 def retire(session: Session, settings: Settings, kek_id: str, *, actor: str) -> Keyring:
     """Remove ``kek_id`` from the keyring file, if it is not active and wraps no data key."""
-    _writable(settings)
-    ring = load_keyring(settings.keyring_file)
+    provider = _writable(settings)
+    ring = provider.load()
     if kek_id not in ring.kek_ids:
         raise InvalidInput(N_("The keyring holds no key '%(kek)s'."), kek=kek_id)
     if kek_id == ring.active_kek:
@@ -136,5 +171,5 @@ def retire(session: Session, settings: Settings, kek_id: str, *, actor: str) -> 
         session, actor=actor, action="key.retired", object_type="keyring", object_id=kek_id
     )
     session.flush()
-    write_keyring(settings.keyring_file, retired, replace=True)
+    provider.store(retired)
     return retired

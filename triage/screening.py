@@ -81,10 +81,12 @@ CANDIDATE_THRESHOLD = 0.5
 CANDIDATE, REVIEW, NOT_CANDIDATE = "candidate", "review", "not_candidate"
 VERDICTS = (CANDIDATE, REVIEW, NOT_CANDIDATE)
 MODEL_CANDIDATE = 0.5
-"""The model's probability from which a text is a candidate (tuned by cross-validation on the
-corpus's training part: precision 0.92 there)."""
+"""The model's probability from which a text is a candidate when its model names no threshold
+for the text's language form. The packaged model names one per form
+(``screening_model.Model.threshold``), chosen on cross-validation of the corpus's training part
+by writer: the lowest probability at which that form's candidates were right nine times in ten."""
 MODEL_REVIEW = 0.3
-"""From this probability up to ``MODEL_CANDIDATE`` a text goes to the review band."""
+"""From this probability up to the candidate threshold a text goes to the review band."""
 SEVERE_KINDS = frozenset({"threat_to_kill", "weapon", "strangulation", "sexual_violence", "death"})
 """Signals that, with a family signal, put a text at least in the review band ..."""
 SEVERE_FLOOR = 0.05
@@ -632,15 +634,16 @@ def screen(text: str) -> Screening:
     one verdict that intake, feed import and the provisional level all follow.
 
     The trained model (``triage.screening_model``) gives the probability; the rules give the
-    signals a reviewer reads and the risk cues of the level. A probability of at least
-    ``MODEL_CANDIDATE`` is a candidate; from ``MODEL_REVIEW`` it is borderline and goes to the
-    review band; and a threat to kill, a weapon, strangling, sexual violence or a death read
-    together with a family word is at least in the review band unless the model all but rules it
-    out (``SEVERE_FLOOR``).
+    signals a reviewer reads and the risk cues of the level. A probability of at least the
+    model's threshold for the text's language form is a candidate; from ``MODEL_REVIEW`` it is
+    borderline and goes to the review band; and a threat to kill, a weapon, strangling, sexual
+    violence or a death read together with a family word is at least in the review band unless
+    the model all but rules it out (``SEVERE_FLOOR``).
     """
     reading = rules(text)
-    probability = screening_model.load().probability(text)
-    verdict = verdict_of(reading, probability)
+    model = screening_model.load()
+    [(probability, form)] = model.assess([text])
+    verdict = verdict_of(reading, probability, threshold=model.threshold(form))
     return replace(
         reading,
         candidate=verdict == CANDIDATE,
@@ -649,9 +652,12 @@ def screen(text: str) -> Screening:
     )
 
 
-def verdict_of(reading: Screening, probability: float) -> str:
-    """The verdict from the model's ``probability`` and the rules' ``reading`` of one text."""
-    if probability >= MODEL_CANDIDATE:
+def verdict_of(
+    reading: Screening, probability: float, *, threshold: float = MODEL_CANDIDATE
+) -> str:
+    """The verdict from the model's ``probability`` and the rules' ``reading`` of one text; a
+    candidate from ``threshold`` (the model's for the text's language form)."""
+    if probability >= threshold:
         return CANDIDATE
     severe = bool(reading.kinds & SEVERE_KINDS) and "family" in reading.kinds
     if probability >= MODEL_REVIEW or (severe and probability >= SEVERE_FLOOR):

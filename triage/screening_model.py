@@ -26,7 +26,8 @@ import numpy as np
 from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 
-from .screening_text import fold, skeleton
+from .screening_lexicon import FUNCTION_WORDS
+from .screening_text import KK_LATIN_LETTERS, KK_LETTERS, fold, is_cyrillic, is_latin, skeleton
 
 ARTEFACT = Path(__file__).resolve().parent / "screening_data"
 FORMAT = "triage-screening-model/1"
@@ -75,6 +76,43 @@ def views(text: str) -> Views:
     )
 
 
+#: The language forms of the corpus, which the candidate threshold is chosen for.
+FORMS = ("en", "ru", "ru-latn", "kk", "kk-latn", "kk-ru")
+_EN = frozenset(FUNCTION_WORDS["en"].split())
+_RU_SK = frozenset(
+    skeleton(fold(w)) for w in (FUNCTION_WORDS["ru"] + " " + FUNCTION_WORDS["ru_latin"]).split()
+)
+_KK_SK = frozenset(
+    skeleton(fold(w)) for w in (FUNCTION_WORDS["kk"] + " " + FUNCTION_WORDS["kk_latin"]).split()
+)
+_RU_LATIN_SK = _RU_SK - _KK_SK - _EN
+_KK_LATIN_SK = _KK_SK - _RU_SK - _EN
+_RU_ONLY = frozenset(FUNCTION_WORDS["ru"].split()) - frozenset(FUNCTION_WORDS["kk"].split())
+
+
+def form_of(v: Views) -> str:
+    """The language form a text is written in (one of ``FORMS``), from its letters and function
+    words: Latin text is English, Russian or Kazakh by which function words it has; Cyrillic text
+    with Kazakh letters is Kazakh, or Kazakh–Russian code-switching when a Russian function word
+    is among its words; other Cyrillic text is Russian."""
+    latin = sum(is_latin(c) for w in v.folded for c in w)
+    cyrillic = sum(is_cyrillic(c) for w in v.folded for c in w)
+    if latin > cyrillic:
+        en = sum(w in _EN for w in v.folded)
+        kk = sum(
+            s in _KK_LATIN_SK or not KK_LATIN_LETTERS.isdisjoint(w)
+            for w, s in zip(v.folded, v.skeletal, strict=True)
+        )
+        ru = sum(s in _RU_LATIN_SK for s in v.skeletal)
+        if en and en >= max(ru, kk):
+            return "en"
+        return "kk-latn" if kk >= ru and kk else "ru-latn" if ru else "en"
+    kazakh = sum(not KK_LETTERS.isdisjoint(w) for w in v.folded)
+    if kazakh < 0.05 * max(1, len(v.folded)):
+        return "ru"
+    return "kk-ru" if any(w in _RU_ONLY for w in v.folded) else "kk"
+
+
 def _hashing(analyzer: str, ngrams: tuple[int, int], n_features: int) -> HashingVectorizer:
     return HashingVectorizer(
         analyzer=analyzer,
@@ -95,6 +133,7 @@ _BLOCKS = (
     ("lemmas", _hashing("word", (1, 2), _WORD_FEATURES)),
 )
 N_FEATURES = 2 * _CHAR_FEATURES + _WORD_FEATURES
+DEFAULT_THRESHOLD = 0.5
 
 
 def counts(all_views: Sequence[Views]) -> list[csr_matrix]:
@@ -133,6 +172,18 @@ class Idf:
         return transformer
 
 
+def _tfidf(block: csr_matrix, idf: np.ndarray[Any, np.dtype[np.float64]]) -> csr_matrix:
+    """Sublinear tf-idf of one reading's counts, each row normalised (as ``TfidfTransformer``
+    with ``sublinear_tf=True`` does)."""
+    out = csr_matrix(block, dtype=np.float64, copy=True)
+    out.data = (np.log(out.data) + 1.0) * idf[out.indices]
+    rows = np.repeat(np.arange(out.shape[0]), np.diff(out.indptr))
+    norms = np.sqrt(np.bincount(rows, weights=out.data**2, minlength=out.shape[0]))
+    norms[norms == 0] = 1.0
+    out.data /= norms[rows]
+    return out
+
+
 def weighted(blocks: Sequence[csr_matrix], idfs: Sequence[TfidfTransformer]) -> csr_matrix:
     """Sublinear tf-idf of each reading, each row normalised per reading, joined."""
     return csr_matrix(hstack([t.transform(b) for b, t in zip(blocks, idfs, strict=True)]))
@@ -159,16 +210,48 @@ class Model:
     def _transformers(self) -> tuple[TfidfTransformer, ...]:
         return tuple(i.transformer() for i in self.idf)
 
+    @cached_property
+    def _idf_dense(self) -> tuple[np.ndarray[Any, np.dtype[np.float64]], ...]:
+        return tuple(np.asarray(t.idf_, dtype=np.float64) for t in self._transformers)
+
     def features(self, all_views: Sequence[Views]) -> csr_matrix:
-        return weighted(counts(all_views), self._transformers)
+        """The same vectors as ``weighted`` (sublinear tf-idf, each reading normalised), computed
+        directly on the sparse counts: scikit-learn's checks cost more than the arithmetic on
+        one short text."""
+        return csr_matrix(
+            hstack(
+                [_tfidf(b, idf) for b, idf in zip(counts(all_views), self._idf_dense, strict=True)]
+            )
+        )
+
+    def _logits(self, matrix: csr_matrix) -> np.ndarray[Any, Any]:
+        # Gathers the weights of the n-grams present: no product over all N_FEATURES columns.
+        rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+        contribution = matrix.data * self._dense[matrix.indices]
+        return np.bincount(rows, weights=contribution, minlength=matrix.shape[0]) + self.intercept
 
     def probabilities(self, texts: Iterable[str]) -> list[float]:
-        matrix = self.features([views(t) for t in texts])
-        logits = matrix @ self._dense + self.intercept
-        return [float(p) for p in 1.0 / (1.0 + np.exp(-logits))]
+        return [p for p, _form in self.assess(texts)]
 
     def probability(self, text: str) -> float:
         return self.probabilities([text])[0]
+
+    def assess(self, texts: Iterable[str]) -> list[tuple[float, str]]:
+        """Each text's probability of reporting an incident, and its language form."""
+        all_views = [views(t) for t in texts]
+        if not all_views:
+            return []
+        logits = self._logits(self.features(all_views))
+        return [
+            (float(p), form_of(v))
+            for p, v in zip(1.0 / (1.0 + np.exp(-logits)), all_views, strict=True)
+        ]
+
+    def threshold(self, form: str) -> float:
+        """The probability from which a text of this language form is a candidate: chosen per
+        form on cross-validation of the training part (``model.json``'s ``thresholds``), 0.5
+        for a form without one."""
+        return float(self.meta.get("thresholds", {}).get(form, DEFAULT_THRESHOLD))
 
     def word_shares(self, text: str) -> list[tuple[int, int, float]]:
         """Each word's share of the score (character offsets and weight), largest first.

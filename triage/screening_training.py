@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import GroupKFold, StratifiedKFold
 
 from . import screening, screening_model
 from .screening_model import Idf, Model, counts, views, weighted
@@ -29,6 +29,10 @@ SOURCES = ("media", "online", "direct")
 HELD_BACK_TENTHS = 3
 #: Inverse regularisation of the logistic regression (chosen by cross-validation on ``train``).
 C = 10.0
+#: Each language form's candidate threshold is the lowest probability (within ``THRESHOLDS``)
+#: at which that form's candidates were right this often on cross-validation by writer.
+TARGET_PRECISION = 0.90
+THRESHOLDS = (0.30, 0.70)
 
 
 class CorpusError(ValueError):
@@ -103,25 +107,61 @@ def fit(texts: Sequence[Text], *, c: float = C) -> Model:
     idf = tuple(Idf.fit(block) for block in blocks)
     matrix = weighted(blocks, [i.transformer() for i in idf])
     labels = np.array([t.incident for t in texts])
+    # Only the columns some text has: an n-gram no training text has keeps a zero weight under
+    # the L2 penalty anyway, and the solver need not carry millions of them.
+    used = np.flatnonzero(np.bincount(matrix.indices, minlength=matrix.shape[1]))
     classifier = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
-    classifier.fit(matrix, labels)
+    classifier.fit(matrix[:, used], labels)
     coef = classifier.coef_[0].astype(np.float32)
-    keep = np.flatnonzero(np.abs(coef) > 1e-4).astype(np.int32)
-    return Model(keep, coef[keep], float(classifier.intercept_[0]), idf)
+    keep = np.flatnonzero(np.abs(coef) > 1e-4)
+    return Model(used[keep].astype(np.int32), coef[keep], float(classifier.intercept_[0]), idf)
 
 
 def cross_validated(
-    texts: Sequence[Text], *, folds: int = 5, c: float = C, seed: int = 15
-) -> list[float]:
-    """Out-of-fold probabilities for ``texts``: what tuning may look at without touching the
-    held-back part."""
+    texts: Sequence[Text], *, folds: int = 4, c: float = C, seed: int = 15
+) -> list[tuple[float, str]]:
+    """Out-of-fold probabilities (and language forms) for ``texts``: what tuning may look at
+    without touching the held-back part.
+
+    The folds are grouped by ``origin`` (one writer's set of texts) when there are enough
+    writers, so each text is scored by a model that saw nothing its writer wrote: how the model
+    does on a new writer, not on more of the same one's texts.
+    """
     labels = np.array([t.incident for t in texts])
-    out = np.zeros(len(texts))
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train_rows, test_rows in splitter.split(np.zeros(len(texts)), labels):
+    origins = np.array([t.origin for t in texts])
+    out: list[tuple[float, str]] = [(0.0, "")] * len(texts)
+    rows = np.zeros(len(texts))
+    if len(set(origins)) >= folds:
+        split = GroupKFold(n_splits=folds).split(rows, labels, origins)
+    else:
+        split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(rows, labels)
+    for train_rows, test_rows in split:
         model = fit([texts[i] for i in train_rows], c=c)
-        out[test_rows] = model.probabilities([texts[i].text for i in test_rows])
-    return [float(p) for p in out]
+        for i, found in zip(
+            test_rows, model.assess([texts[i].text for i in test_rows]), strict=True
+        ):
+            out[i] = found
+    return out
+
+
+def thresholds(texts: Sequence[Text], assessed: Sequence[tuple[float, str]]) -> dict[str, float]:
+    """Per language form (as ``screening_model.form_of`` reads it), the lowest probability in
+    ``THRESHOLDS`` at which the candidates among ``texts`` reach ``TARGET_PRECISION``; the
+    highest bound where none does. Meant for out-of-fold probabilities of the training part."""
+    low, high = THRESHOLDS
+    grid = [round(low + step / 100, 2) for step in range(round((high - low) * 100) + 1)]
+    chosen: dict[str, float] = {}
+    for form in screening_model.FORMS:
+        rows = [(p, t.incident) for t, (p, f) in zip(texts, assessed, strict=True) if f == form]
+        if not rows:
+            continue
+        chosen[form] = high
+        for threshold in grid:
+            flagged = [incident for p, incident in rows if p >= threshold]
+            if flagged and sum(flagged) / len(flagged) >= TARGET_PRECISION:
+                chosen[form] = threshold
+                break
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -179,10 +219,10 @@ def by_group(
 
 def verdicts(model: Model, texts: Sequence[Text]) -> list[str]:
     """The one verdict (``screening.verdict_of``) of each text under ``model``."""
-    probabilities = model.probabilities([t.text for t in texts])
+    assessed = model.assess([t.text for t in texts])
     return [
-        screening.verdict_of(screening.rules(t.text), p)
-        for t, p in zip(texts, probabilities, strict=True)
+        screening.verdict_of(screening.rules(t.text), p, threshold=model.threshold(form))
+        for t, (p, form) in zip(texts, assessed, strict=True)
     ]
 
 
@@ -201,13 +241,22 @@ def train_and_save(
     *,
     progress: Callable[[int], object] = lambda _n: None,
 ) -> Model:
-    """Train on the ``train`` part of ``corpus``; record beside the artefact the data's hash and
-    the figures on the held-back part (which nothing was tuned on)."""
+    """Train on the ``train`` part of ``corpus``, with each language form's candidate threshold
+    chosen on cross-validation of that part; record beside the artefact the data's hash, the
+    thresholds and the figures on the held-back part (which nothing was tuned on)."""
     texts = load_corpus(corpus)
     train = [t for t in texts if t.split == "train"]
     held_back = [t for t in texts if t.split == "held_back"]
+    out_of_fold = cross_validated(train)
+    cut = thresholds(train, out_of_fold)
+    cross = by_group(
+        train,
+        [p >= cut.get(form, screening_model.DEFAULT_THRESHOLD) for p, form in out_of_fold],
+        lambda t: t.lang,
+    )
     progress(1)
     model = fit(train)
+    model = Model(model.indices, model.weights, model.intercept, model.idf, {"thresholds": cut})
     progress(1)
     held = verdict_figures(held_back, verdicts(model, held_back))
     progress(1)
@@ -218,9 +267,16 @@ def train_and_save(
             (t.id, "incident" if t.incident else "not_incident", t.text) for t in train
         ),
         "c": C,
+        "thresholds": cut,
+        "threshold_rule": (
+            f"per language form: the lowest probability in {THRESHOLDS[0]}-{THRESHOLDS[1]} "
+            f"with precision {TARGET_PRECISION} on 4-fold cross-validation of the training "
+            "part grouped by writer"
+        ),
         "features": "sublinear tf-idf: char_wb 2-5 of folded, skeletal words; word 1-2 of lemmas",
         "weights": int(model.indices.size),
         "held_back_figures": {name: f.as_dict() for name, f in held.items()},
+        "cross_validated_candidates_by_form": {name: f.as_dict() for name, f in cross.items()},
     }
     model = Model(model.indices, model.weights, model.intercept, model.idf, meta)
     screening_model.save(model, out)

@@ -62,10 +62,13 @@ def seal(
     payload: Mapping[str, Any],
     *,
     ring: Keyring | None = None,
+    flush: bool = True,
 ) -> None:
     """Seal ``payload`` into ``record``, giving it a data key first if it has none.
 
-    The record's id must be set before sealing: the ciphertext is bound to it.
+    The record's id must be set before sealing: the ciphertext is bound to it. A new key and
+    its record are flushed together, unless ``flush`` is false: a bulk load (``intake.bulk``)
+    flushes a whole batch of them at once.
     """
     if getattr(record, "id", None) is None:
         record.id = new_id()
@@ -82,7 +85,7 @@ def seal(
     record.payload = _ring_holding(session, wrapped.kek_id, ring).seal(
         key_id, wrapped, _context(record), payload
     )
-    if made:  # the new key and its record in one flush, ciphertext and all
+    if made and flush:  # the new key and its record in one flush, ciphertext and all
         session.flush()
 
 

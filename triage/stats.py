@@ -146,6 +146,9 @@ def week_code(monday: date) -> str:
     return f"{year}-W{week:02d}"
 
 
+_EARLIEST, _LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
 @dataclass(frozen=True)
 class Filters:
     """What a page of statistics covers: whole days in UTC, ``start`` to ``end`` inclusive, and
@@ -168,6 +171,11 @@ class Filters:
         """The filters as asked, checked; ``scope`` (a user's region) overrides ``region``.
 
         Without dates: this ISO week and the twelve before it, up to today."""
+        # Weeks are counted either side of the period: a date near the calendar's ends would
+        # overflow (a 500) rather than find no reports.
+        for day in (start, end):
+            if day is not None and not _EARLIEST <= day <= _LATEST:
+                raise InvalidInput(N_("Choose dates between the years 1900 and 2999."))
         end = end or (today if start is None else max(start, today))
         start = start or week_start(end) - timedelta(weeks=DEFAULT_WEEKS - 1)
         if start > end:

@@ -63,8 +63,8 @@ class UnitOfWork:
             if self.engine.dialect.name == "postgresql":
                 session.execute(text("SET TRANSACTION READ ONLY"))
             else:
-                # The connection is not pooled (``db.make_engine``): it closes with the session,
-                # so the flag never reaches another block.
+                # The pool turns the flag off again when the connection is returned
+                # (``db.make_engine``), so it never reaches another block.
                 session.execute(text("PRAGMA query_only = ON"))
             yield session
 

@@ -8,16 +8,17 @@ admin pages and the ``triage create-user`` command both call them.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, sealed
+from . import audit, lockout, sealed
 from .errors import N_, Conflict, InvalidInput, NotFound
 from .models import User
+from .passwords import MAX_LENGTH, MIN_LENGTH, check_strength
 from .two_step import SECRET_FIELD, check_totp, new_totp_secret, totp_secret, verify_totp
 from .uow import passwords_of
 from .vocab import Region, Role
@@ -27,8 +28,8 @@ class WrongPassword(InvalidInput):
     title = N_("That is not your current password.")
 
 
-MIN_PASSWORD_LENGTH = 12
-MAX_PASSWORD_LENGTH = 1024
+MIN_PASSWORD_LENGTH = MIN_LENGTH
+MAX_PASSWORD_LENGTH = MAX_LENGTH
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 #: The account payload's key for the address alerts are e-mailed to (``triage.notify``).
 EMAIL_FIELD = "email"
@@ -41,17 +42,16 @@ _EMAIL = re.compile(
     re.IGNORECASE | re.ASCII,
 )
 
+#: The lockout rules when the caller names none (``TRIAGE_LOCKOUT_*`` defaults).
+_LOCKOUT = lockout.LockoutRules()
+
 #: Roles that work with cases and so may be limited to a region.
 SCOPED_ROLES = frozenset({Role.CASEWORKER, Role.REVIEWER, Role.SUPERVISOR})
 
 
-def check_password_policy(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(N_("A password needs at least %(n)d characters."), n=MIN_PASSWORD_LENGTH)
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput(
-            N_("A password may have at most %(n)d characters."), n=MAX_PASSWORD_LENGTH
-        )
+def check_password_policy(password: str, user_inputs: Iterable[str] = ()) -> None:
+    """Length, the list of common passwords and zxcvbn's score (``triage.passwords``)."""
+    check_strength(password, user_inputs)
 
 
 def _role(value: str) -> Role:
@@ -100,7 +100,7 @@ def create_user(
     if session.scalar(select(User.id).where(func.lower(User.username) == name)) is not None:
         raise Conflict(N_("That username is taken."))
     role_ = _role(role)
-    check_password_policy(password)
+    check_password_policy(password, [name])
     user = User(
         username=name,
         password_hash=passwords_of(session).hash(password),
@@ -154,7 +154,7 @@ def update_user(
 
 def set_password(session: Session, user: User, password: str, *, actor: str) -> User:
     """A new password; every existing session of the user ends."""
-    check_password_policy(password)
+    check_password_policy(password, [user.username])
     user.password_hash = passwords_of(session).hash(password)
     user.session_epoch += 1
     audit.append(
@@ -360,20 +360,33 @@ def reset_two_step(session: Session, user: User, *, actor: str) -> User:
 # -- signing in --------------------------------------------------------------------------------
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with these credentials, or ``None``; a failure is audited with its reason.
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    lockout_rules: lockout.LockoutRules = _LOCKOUT,
+) -> User | None:
+    """The active, unlocked user with these credentials, or ``None``; a failure is audited with
+    its reason, and a wrong password counts towards the account's lockout (``triage.lockout``).
+    A locked account gets ``None`` like a wrong password, its password checked all the same.
 
     Success is not audited here: the caller records the sign-in (``record_login``), or, for an
     account with two-step sign-in, asks for the code first (``record_code_requested``).
     """
     user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
     ok = passwords_of(session).check(user, password)
-    if user is not None and ok and user.active:
+    now = datetime.now(UTC)
+    locked = user is not None and lockout.is_locked(user, now)
+    if user is not None and ok and user.active and not locked:
         return user
     if user is None:
         reason = "unknown_user"
+    elif locked:
+        reason = "locked"
     elif not ok:
         reason = "wrong_password"
+        lockout.record_failure(session, user, lockout_rules, now)
     else:
         reason = "disabled"
     record_login_failure(session, user, reason)
@@ -410,24 +423,38 @@ def pending_account(session: Session, user_id: int, epoch: int) -> User | None:
     return user
 
 
-def sign_in_with_code(session: Session, user_id: int, epoch: int, code: str) -> User | None:
+def sign_in_with_code(
+    session: Session,
+    user_id: int,
+    epoch: int,
+    code: str,
+    *,
+    lockout_rules: lockout.LockoutRules = _LOCKOUT,
+) -> User | None:
     """The second step: the pending account if ``code`` is its current, unused code.
 
-    A wrong code is audited like a wrong password; an account that changed since the password
-    step (signed out everywhere, disabled, two-step removed) gives ``None`` without a check.
+    A wrong code is audited and counted towards the lockout like a wrong password; a locked
+    account gets ``None`` without a check; an account that changed since the password step
+    (signed out everywhere, disabled, two-step removed) gives ``None`` without a check.
     """
     user = pending_account(session, user_id, epoch)
     if user is None:
         return None
+    now = datetime.now(UTC)
+    if lockout.is_locked(user, now):
+        record_login_failure(session, user, "locked")
+        return None
     if check_totp(session, user, code, actor=str(user.id), purpose="sign-in"):
         record_login(session, user)
         return user
+    lockout.record_failure(session, user, lockout_rules, now)
     record_login_failure(session, user, "wrong_code")
     return None
 
 
 def record_login(session: Session, user: User) -> None:
     user.last_login_at = datetime.now(UTC)
+    lockout.record_success(user)
     audit.append(
         session,
         actor=str(user.id),

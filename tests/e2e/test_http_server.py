@@ -6,6 +6,7 @@ the CSRF token from the form. And a server without its keyring refuses to start,
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import re
 import urllib.error
 import urllib.parse
@@ -99,7 +100,8 @@ def test_sign_in_see_home_and_sign_out(server: Server, instance: Instance) -> No
     assert urllib.parse.urlsplit(after.headers["Location"]).path == "/login"
 
     log = server.log.read_text()
-    assert '"POST /login" 302' in log, "the access log did not record the sign-in"
+    messages = [json.loads(line)["message"] for line in log.splitlines() if line.startswith("{")]
+    assert any('"POST /login" 302' in m for m in messages), "the access log missed the sign-in"
     assert password not in log
     assert token not in log
 

@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.conftest import PASSWORD, Account, AuthActions
+from tests.conftest import PASSWORD, Account, AuthActions, facts
 from triage import audit
 from triage.models import AuditEvent, User
 from triage.vocab import Role
@@ -34,7 +34,7 @@ def csrf_from(page: str) -> str:
 def audit_events(app: Flask, action: str) -> list[dict[str, Any]]:
     with app.app_context(), uow_of(app).begin() as session:
         query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
-        return [audit.event_fields(event) for event in session.scalars(query)]
+        return [facts(audit.event_fields(event)) for event in session.scalars(query)]
 
 
 def audit_text(app: Flask) -> str:

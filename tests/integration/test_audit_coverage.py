@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import Account, AuthActions
+from tests.integration import public_helpers
 from tests.integration.test_two_step import enrol, forget_last_step, secret_on_page
 from triage import audit
 from triage.models import AuditEvent
@@ -593,7 +594,33 @@ def _delivery_retry(client: FlaskClient, auth: AuthActions, accounts: dict[Role,
     return _post(client, auth, path, "/admin/deliveries/", {})
 
 
+def _end_own_sessions(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    auth.login_as(accounts[Role.REVIEWER])
+    return _post(client, auth, "/account/sessions/end", "/account/sessions", {"session": "others"})
+
+
+def _end_user_sessions(
+    client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]
+) -> Any:
+    target = accounts[Role.REVIEWER].id
+    auth.login_as(accounts[Role.ADMIN])
+    token = auth.csrf_token(f"/admin/users/{target}")
+    return client.post(f"/admin/users/{target}/sessions/end", data={"sessions-csrf_token": token})
+
+
+def _user_unlock(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
+    target = accounts[Role.REVIEWER]
+    for _ in range(5):
+        auth.login(target.username, "not the password")
+    auth.login_as(accounts[Role.ADMIN])
+    token = auth.csrf_token(f"/admin/users/{target.id}")
+    return client.post(f"/admin/users/{target.id}/unlock", data={"unlock-csrf_token": token})
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "account.session_end": _end_own_sessions,
+    "admin.user_end_sessions": _end_user_sessions,
+    "admin.user_unlock": _user_unlock,
     "screened.promote": _promote_screened,
     "api.create_report": _api_report,
     "api_clients.client_new": _api_client_new,
@@ -638,6 +665,10 @@ SCENARIOS: dict[str, Scenario] = {
     "outcomes.issue_document": _issue_document,
     "outcomes.check": _check_document,
     "notify.retry": _delivery_retry,
+    "public.submit": public_helpers.public_submit_scenario,
+    "public.follow_up_read": public_helpers.public_read_scenario,
+    "public.follow_up_add": public_helpers.public_add_scenario,
+    "public_replies.reply": public_helpers.public_reply_scenario,
 }
 
 

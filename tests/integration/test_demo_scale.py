@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from click.testing import CliRunner
@@ -35,9 +35,13 @@ from triage.config import Settings
 from triage.crypto import Keyring, write_keyring
 from triage.demo_synth import Planned
 from triage.instance import open_instance
+from triage.legal import default_grounds
+from triage.measures import MEASURES
 from triage.models import Assessment, AuditEvent, Case, Decision, Report, User
 from triage.uow import UnitOfWork
 from triage.vocab import DecisionStatus, Region, ReportStatus, Role
+
+T = TypeVar("T")
 
 COUNT = 300
 SEED = 7
@@ -90,9 +94,9 @@ class Recording(demo_scale.Simulation):
         super().__init__(uow, count, **options)
         self.planned: list[Planned] = []
 
-    def _file(self, session: Session, planned: Planned) -> None:
-        self.planned.append(planned)
-        super()._file(session, planned)
+    def _file(self, session: Session, group: list[Planned]) -> None:
+        self.planned.extend(group)
+        super()._file(session, group)
 
 
 @dataclass
@@ -127,7 +131,7 @@ def ran(
     return _run(_instance(request, request.param, folder, keyring))
 
 
-def _read(run: Run, query: Callable[[Session], object]) -> object:
+def _read(run: Run, query: Callable[[Session], T]) -> T:
     with run.instance.uow.read() as session:
         return query(session)
 
@@ -210,6 +214,25 @@ def test_every_approval_had_four_eyes_and_every_rejection_a_supervisor(ran: Run)
     assert {r[4] for r in rows} == {Role.REVIEWER.value}  # proposals come from reviewers
 
 
+def test_every_decision_carries_legal_grounds_from_its_measures_list(ran: Run) -> None:
+    """As the decision form offers them: a measure's grounds from ``grounds.toml``, the
+    measure's own article among them; a referral to investigators cites the Criminal Code."""
+    legal = default_grounds()
+    rows = _read(ran, lambda s: s.execute(select(Decision.measure, Decision.grounds)).all())
+    assert isinstance(rows, list) and rows
+    cited: Counter[str] = Counter()
+    for measure, grounds in rows:
+        offered = {g.code for g in legal.for_measure(measure)}
+        assert bool(grounds) == bool(offered), (measure, grounds)
+        assert set(grounds or ()) <= offered, (measure, grounds)
+        if MEASURES[measure].aimed_at_aggressor and measure != "criminal_referral":
+            assert any(len(legal.grounds[c].measures) == 1 for c in grounds), (measure, grounds)
+        cited.update(grounds or ())
+    referrals = [g for m, g in rows if m == "criminal_referral"]
+    assert referrals and all(c.startswith("cc.") for g in referrals for c in g)
+    assert {"ldv.20", "ldv.17", "ldv.6"} <= set(cited), cited
+
+
 def test_records_are_back_dated_and_the_audit_events_are_not(ran: Run) -> None:
     def dates(session: Session) -> tuple[datetime, datetime, int, str, int]:
         first, last = session.execute(
@@ -227,7 +250,7 @@ def test_records_are_back_dated_and_the_audit_events_are_not(ran: Run) -> None:
         later = session.scalar(select(func.count()).where(Decision.proposed_at > NOW))
         return first, last, mismatched or 0, earliest_event or "", later or 0
 
-    first, last, mismatched, earliest_event, later = _read(ran, dates)  # type: ignore[misc]
+    first, last, mismatched, earliest_event, later = _read(ran, dates)
     assert NOW - timedelta(days=367) <= first < NOW - timedelta(days=200)
     assert NOW - timedelta(days=10) < last <= NOW
     assert mismatched == 0  # a case opens when its first report arrives
@@ -240,7 +263,7 @@ def test_the_audit_chain_verifies_and_records_every_report(ran: Run) -> None:
         filed = session.scalar(select(func.count()).where(AuditEvent.action == "report.filed"))
         return audit.verify(session), filed or 0
 
-    verdict, filed = _read(ran, check)  # type: ignore[misc]
+    verdict, filed = _read(ran, check)
     assert verdict.ok, str(verdict)
     assert verdict.count == ran.census.events
     assert filed == COUNT

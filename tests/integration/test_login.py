@@ -8,7 +8,6 @@ or an admin's change to an account ends every session the account had.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -18,14 +17,14 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD, Account, AuthActions, make_user
+from tests.conftest import PASSWORD, Account, AuthActions, facts, make_user
 from triage import audit, create_app, users
 from triage.config import Settings
 from triage.models import AuditEvent, User
 from triage.vocab import Region, Role
+from triage.web import sessions as server_sessions
 from triage.web.deps import uow_of
 
 GENERIC_FAILURE = "The username or password is not right, or the account is disabled."
@@ -37,7 +36,7 @@ def audit_events(app: Flask, action: str | None = None) -> list[dict[str, Any]]:
         query = select(AuditEvent).order_by(AuditEvent.seq)
         if action is not None:
             query = query.where(AuditEvent.action == action)
-        return [audit.event_fields(event) for event in session.scalars(query)]
+        return [facts(audit.event_fields(event)) for event in session.scalars(query)]
 
 
 def audit_text(app: Flask) -> str:
@@ -386,10 +385,10 @@ def test_an_idle_session_expires_on_the_server_too(app, client, accounts, auth, 
     """The cookie's expiry is only advice to the browser; the server refuses an old one itself."""
     auth.login_as(accounts[Role.SUPERVISOR])
     assert client.get("/").status_code == 200
-    now = time.time()
-    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(now) + 29 * 60)
+    now = datetime.now(UTC)
+    monkeypatch.setattr(server_sessions, "_now", lambda: now + timedelta(minutes=29))
     assert client.get("/").status_code == 200, "an active session expired early"
-    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(now) + 60 * 60)
+    monkeypatch.setattr(server_sessions, "_now", lambda: now + timedelta(minutes=60))
     assert_signed_out(client)
 
 

@@ -29,7 +29,7 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select, text
 
-from tests.conftest import Account, Database, make_user
+from tests.conftest import Account, Database, facts, make_user
 from triage import audit, users
 from triage.cli import main
 from triage.config import ConfigError, Settings
@@ -269,7 +269,7 @@ def events(app: Flask, action: str | None = None) -> list[dict[str, Any]]:
         query = select(AuditEvent).order_by(AuditEvent.seq)
         if action:
             query = query.where(AuditEvent.action == action)
-        return [audit.event_fields(e) for e in session.scalars(query)]
+        return [facts(audit.event_fields(e)) for e in session.scalars(query)]
 
 
 def audit_text(app: Flask) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import os
 import shutil
 import signal
@@ -206,5 +207,8 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> Non
     assert code == 0, log.read_text()
     served = log.read_text()
     assert f"triage is running at http://127.0.0.1:{port}/" in served
-    assert '"GET /login" 200' in served
-    assert '"GET /static/style.css" 200' in served
+    messages = [
+        json.loads(line)["message"] for line in served.splitlines() if line.startswith("{")
+    ]  # the server logs JSON lines (docs/deployment.md)
+    assert any('"GET /login" 200' in m for m in messages), served
+    assert any('"GET /static/style.css" 200' in m for m in messages), served

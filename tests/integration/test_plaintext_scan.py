@@ -1,14 +1,21 @@
 """Nothing about a person is stored in plaintext: file reports with distinctive names, phones,
 links and narratives, then search the raw SQLite file (and its WAL) or a ``pg_dump`` of the
 PostgreSQL database for every one of them. A control value that is meant to be stored in plain
-(the case code, the region) proves the scan would have found them."""
+(the case code, the region) proves the scan would have found them.
+
+The logs too: reports filed through the forms and the API (accepted and refused) with a planted
+value in every personal field, then every JSON line triage's handler wrote, the database file
+and its WAL (or a pg_dump) are scanned; a value logged on purpose proves the scan sees one."""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,11 +26,13 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from tests.conftest import Database
+from tests.conftest import Account, AuthActions, Database
+from triage import logging as logs
 from triage import normalise, users
+from triage.intake import api_clients
 from triage.models import Case, DataKey, Report
 from triage.reports import IndexValue, file_report
-from triage.vocab import Region, SourceKind
+from triage.vocab import Region, Role, SourceKind
 from triage.web.deps import uow_of
 
 PG_DUMP = shutil.which("pg_dump") or "/usr/bin/pg_dump"
@@ -238,3 +247,152 @@ def test_the_scan_finds_plaintext_when_there_is_some(app: Flask, database: Datab
         data = _pg_dump(database.url)
     with pytest.raises(AssertionError, match="Тұмарис"):
         _assert_absent(data, "the database")
+
+
+# -- the logs, through the forms and the API -----------------------------------------------------
+
+#: Planted values, one per personal field, each unique enough that finding it means a leak.
+PLANTED = {
+    "reporter_name": "Plantedreporter Qyzyrbekova",
+    "victim_name": "Plantedvictim Ämirzhanova",
+    "victim_phone": "+7 707 414 29 83",
+    "victim_iin": "870419450124",
+    "victim_address": "Plantedstreet 417, flat 93",
+    "aggressor_name": "Plantedaggressor Toqtarov",
+    "aggressor_phone": "+7 778 661 05 27",
+    "place": "Plantedplace Bukhar-Zhyrau 311",
+    "narrative": "Plantednarrative: he struck her with a Plantedbelt near the Plantedkiosk.",
+    "safe_contact": "Plantedcontact after 19:40 only",
+}
+API_PLANTED = {
+    "victim": {"name": "Apivictim Seitkhanova", "phone": "+77014471936"},
+    "aggressor": {"name": "Apiaggressor Ormanov", "age": 44},
+    "narrative": "Apinarrative: threatened with an Apihammer in the Apigarage.",
+}
+LOG_PLAINTEXTS = [
+    "Plantedreporter",
+    "Plantedvictim",
+    "707 414 29 83",
+    "7074142983",
+    "870419450124",
+    "Plantedstreet",
+    "Plantedaggressor",
+    "778 661 05 27",
+    "Plantedplace",
+    "Plantednarrative",
+    "Plantedbelt",
+    "Plantedcontact",
+    "Apivictim",
+    "7014471936",
+    "Apiaggressor",
+    "Apinarrative",
+    "Apihammer",
+]
+
+
+def _logged_text(path: Path) -> str:
+    """Every line of the JSON log, decoded: JSON escapes non-ASCII (``\\u0410``), so the raw
+    bytes alone would hide a Cyrillic leak; each line must be one JSON object."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines, "nothing was logged: the scan would prove nothing"
+    return "\n".join(json.dumps(json.loads(line), ensure_ascii=False) for line in lines)
+
+
+def _absent(text: str, where: str, plaintexts: list[str]) -> None:
+    for plain in plaintexts:
+        assert plain.casefold() not in text.casefold(), f"{plain!r} found in {where}"
+
+
+def _file_everything(app: Flask, accounts: dict[Role, Account]) -> None:
+    """The same report through every way in: the form (and again, refused as a repeat), the
+    API (and again, refused), as the caseworker; then the reviewer opens each case page."""
+    client = app.test_client()
+    auth = AuthActions(client)
+    auth.login_as(accounts[Role.CASEWORKER])
+    data = {
+        "reporter": "neighbour",
+        "relationship": "spouse",
+        "region": "karaganda",
+        "occurred_on": (date.today()).isoformat(),
+        "categories": ["battery", "threat"],
+        "children_present": "yes",
+        "may_contact": "yes",
+        "victim_birth_date": "1987-04-19",
+        "aggressor_age": "44",
+        **PLANTED,
+    }
+    auth.file_report("direct", data)
+    token = auth.csrf_token("/reports/new/direct")
+    refused = client.post(
+        "/reports/new/direct", data={"csrf_token": token, **data, "region": "mars"}
+    )
+    assert refused.status_code in (400, 422)
+    client.get("/reports/")
+    with app.app_context(), uow_of(app).begin() as session:
+        _, api_token = api_clients.create_client(
+            session, name="scan", scopes=("direct",), actor="system"
+        )
+    body = {
+        "source_kind": "direct",
+        "region": "karaganda",
+        "reporter": "neighbour",
+        "relationship": "spouse",
+        "categories": ["battery"],
+        "occurred_on": date.today().isoformat(),
+        **API_PLANTED,
+    }
+    headers = {"Authorization": f"Bearer {api_token}", "Content-Type": "application/json"}
+    for sent, status in ((body, 201), ({**body, "region": "mars"}, 422)):
+        answer = client.post(
+            "/api/v1/reports", data=json.dumps(sent, ensure_ascii=False), headers=headers
+        )
+        assert answer.status_code == status, answer.get_data(as_text=True)
+    reviewer = app.test_client()
+    AuthActions(reviewer).login_as(accounts[Role.REVIEWER])
+    queue = reviewer.get("/cases/").get_data(as_text=True)
+    for ref in set(re.findall(r'href="/cases/([A-Z0-9-]+)"', queue)):
+        reviewer.get(f"/cases/{ref}")
+
+
+@pytest.fixture
+def log_file(tmp_path: Path) -> Iterator[Path]:
+    """triage's JSON handler writing to a file, at DEBUG, for the whole test."""
+    path = tmp_path / "triage.log"
+    with path.open("w", encoding="utf-8") as stream:
+        logs.configure("DEBUG", "json", stream)
+        try:
+            yield path
+        finally:
+            logs.configure("INFO", "json")
+
+
+def test_no_personal_data_in_the_logs_or_the_database_of_reports_filed_every_way(
+    app: Flask, database: Database, accounts: dict[Role, Account], log_file: Path
+) -> None:
+    _file_everything(app, accounts)
+
+    _absent(_logged_text(log_file), "the log", LOG_PLAINTEXTS)
+    if database.engine == "sqlite":
+        assert database.path is not None
+        stored = _sqlite_bytes(database.path)
+    else:
+        stored = _pg_dump(database.url)
+    for plain in LOG_PLAINTEXTS:
+        assert plain.encode("utf-8") not in stored, f"{plain!r} found in the database"
+        assert plain.encode("utf-8").hex().encode() not in stored, f"{plain!r} as hex"
+
+
+def test_the_log_scan_finds_a_value_logged_in_plain(
+    app: Flask, accounts: dict[Role, Account], log_file: Path
+) -> None:
+    """The positive control: a planted value written to the log on purpose is found, Cyrillic
+    (escaped by JSON) as well as Latin."""
+    _file_everything(app, accounts)
+    logging.getLogger("triage").warning("leak on purpose: %s", PLANTED["victim_name"])
+    logging.getLogger("triage.request").info("leak on purpose: %s", "Тұмарис Plantedcontact")
+
+    text = _logged_text(log_file)
+    with pytest.raises(AssertionError, match="Plantedvictim"):
+        _absent(text, "the log", LOG_PLAINTEXTS)
+    with pytest.raises(AssertionError, match="Тұмарис"):
+        _absent(text, "the log", ["Тұмарис"])

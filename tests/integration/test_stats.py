@@ -26,7 +26,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.conftest import Account, make_user
+from tests.conftest import Account, facts, make_user
 from tests.unit.test_stats_suppression import check_rule, recoverable
 from triage import audit, crypto, measures, sealed, stats
 from triage.cli import main
@@ -513,7 +513,7 @@ def _query() -> dict[str, str]:
 def _events(app: Flask, action: str) -> list[dict[str, Any]]:
     with app.app_context(), uow_of(app).read() as session:
         found = session.scalars(select(AuditEvent).where(AuditEvent.action == action))
-        return [audit.event_fields(e) for e in found]
+        return [facts(audit.event_fields(e)) for e in found]
 
 
 def _charts(page: str) -> list[str]:

@@ -20,7 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text, update
 
-from tests.conftest import PASSWORD, Account, Database, make_user
+from tests.conftest import PASSWORD, Account, Database, facts, make_user
 from triage import audit, two_step, users
 from triage.config import Settings
 from triage.models import AuditEvent, DataKey, User
@@ -119,7 +119,7 @@ def sign_in_with_code(client: FlaskClient, account: Account, code: str) -> Any:
 def audit_events(app: Flask, action: str) -> list[dict[str, Any]]:
     with app.app_context(), uow_of(app).begin() as session:
         query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
-        return [audit.event_fields(event) for event in session.scalars(query)]
+        return [facts(audit.event_fields(event)) for event in session.scalars(query)]
 
 
 def audit_text(app: Flask) -> str:

@@ -19,6 +19,7 @@ from .outcomes import (
     RecipientKind,
     VictimConsent,
 )
+from .public import MessageDirection, PublicFormToken, PublicMessage, PublicReceipt
 from .review import (
     Assessment,
     AssessmentRescore,
@@ -31,6 +32,7 @@ from .review import (
     VerificationStep,
 )
 from .screened import ScreenedItem
+from .sessions import RateLimitCounter, WebSession
 
 __all__ = [
     "Alert",
@@ -56,8 +58,13 @@ __all__ = [
     "IdempotencyKey",
     "InstanceMeta",
     "IssuedDocument",
+    "MessageDirection",
     "NoteKind",
     "OverrideStatus",
+    "PublicFormToken",
+    "PublicMessage",
+    "PublicReceipt",
+    "RateLimitCounter",
     "RecipientKind",
     "Report",
     "ReportIndex",
@@ -68,6 +75,7 @@ __all__ = [
     "VerificationOutcome",
     "VerificationStep",
     "VictimConsent",
+    "WebSession",
     "enum_check",
     "new_id",
     "utcnow",

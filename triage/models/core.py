@@ -10,11 +10,13 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -75,6 +77,10 @@ class User(SealedMixin, Base):
     totp_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: The payload holds an e-mail address for alerts (``triage.notify``).
     has_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Sign-in failures since the last successful sign-in (``triage.lockout``).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Sign-in is refused, whatever the password, until then (a growing, capped delay).
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def role_enum(self) -> Role:
@@ -108,6 +114,16 @@ class DataKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+#: The queue's first sort key, 0 the most urgent: high before medium before standard, and in
+#: each level the cases with a deadline before those still without one (the deadline itself,
+#: the opening and the id come next). Even ranks have a deadline, odd ones none, so one index
+#: orders the queue on both engines whatever their order of NULLs.
+QUEUE_RANK_SQL = (
+    "CASE risk_level WHEN 'high' THEN 0 WHEN 'medium' THEN 2 ELSE 4 END"
+    " + CASE WHEN deadline_at IS NULL THEN 1 ELSE 0 END"
+)
+
+
 class Case(Base):
     """The situation one or more reports describe; the queue holds cases."""
 
@@ -117,7 +133,19 @@ class Case(Base):
         enum_check("region", Region),
         enum_check("risk_level", RiskLevel),
         enum_check("verification", Verification),
-        Index("ix_case_file_queue", "status", "risk_level", "deadline_at"),
+        # The queue reads its top rows from these (``review.case_queue``): the whole scope, and
+        # a region's; ``queue_rank`` then the deadline, the opening and the id are its order.
+        Index("ix_case_file_queue", "status", "queue_rank", "deadline_at", "opened_at", "id"),
+        Index(
+            "ix_case_file_queue_region",
+            "status",
+            "region",
+            "queue_rank",
+            "deadline_at",
+            "opened_at",
+            "id",
+        ),
+        Index("ix_case_file_claim", "status", "claim_expires_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -138,6 +166,9 @@ class Case(Base):
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    #: The queue's order before the deadline (``QUEUE_RANK_SQL``): computed by the database
+    #: from the level and whether there is a deadline, so no writer can leave it stale.
+    queue_rank: Mapped[int] = mapped_column(SmallInteger, Computed(QUEUE_RANK_SQL, persisted=True))
 
     reports: Mapped[list[Report]] = relationship(back_populates="case")
 
@@ -176,6 +207,9 @@ class Report(SealedMixin, Base):
     #: What feed import's screening made of it (``review``: the review band, a reviewer decides;
     #: ``not_candidate``: screened out, then promoted by a reviewer); none for other reports.
     screening_verdict: Mapped[str | None] = mapped_column(String(16))
+    #: Filed through the public form (``triage.public``): unverified, never the victim's own
+    #: complaint or consent, whoever the reporter says she is.
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     case: Mapped[Case | None] = relationship(back_populates="reports")
 

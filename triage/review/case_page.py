@@ -1,6 +1,6 @@
-"""The case page: a case's reports (their sealed payloads opened, each read audited),
-assessments (and their re-scores under corrected rules), verification steps, decisions, notes,
-attachments and probable matches."""
+"""The case page: a case's reports (their sealed payloads opened, each read audited), the
+messages to and from a public report's reporter, assessments (and their re-scores under
+corrected rules), verification steps, decisions, notes, attachments and probable matches."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import sealed
+from .. import reporter_messages, sealed
 from ..models import (
     Assessment,
     AssessmentRescore,
@@ -94,6 +94,11 @@ def case_view(session: Session, user: User, ref: str, *, now: datetime | None = 
         entry = TimelineEntry(r.received_at, "report", r, _open(session, r, actor, VIEW_PURPOSE))
         entries.append(entry)
         reports.append(entry)
+    public = [e.record for e in reports if e.record.public]
+    for m in reporter_messages.read(session, public, actor=actor, purpose=VIEW_PURPOSE):
+        by = names.get(m.written_by) if m.written_by is not None else None
+        content = {"text": m.text} if m.text is not None else None
+        entries.append(TimelineEntry(m.written_at, "public_message", m, content, by))
     assessments = list(
         session.scalars(
             select(Assessment)

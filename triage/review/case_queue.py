@@ -4,10 +4,10 @@ deadline and age, a page at a time, in SQL; each row holds codes and dates only.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -40,6 +40,8 @@ class QueueFilter:
     mine: bool = False
     unclaimed: bool = False
     closed: bool = False
+    #: ``only``: the cases that only public reports describe; ``hide``: every other case.
+    public: str | None = None
     page: int = 1
 
 
@@ -65,6 +67,8 @@ class QueueRow:
     #: Every report of the case came from a feed on screening's review band: a reviewer reads it
     #: and decides whether it is about domestic violence at all.
     review_band: bool = False
+    #: Only public reports describe the case (``triage.public``): unverified, no account behind.
+    public: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,17 +93,34 @@ class QueuePage:
     filters: QueueFilter = field(default_factory=QueueFilter)
 
 
+#: The ``queue_rank`` values of each level: the even one with a deadline, the odd one without.
+_LEVEL_RANKS = {RiskLevel.HIGH.value: 0, RiskLevel.MEDIUM.value: 2, RiskLevel.STANDARD.value: 4}
+
+
 def _claim_active(now: datetime) -> ColumnElement[bool]:
     return and_(Case.claimed_by.is_not(None), Case.claim_expires_at > now)
 
 
-def _filtered(user: User, filters: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
+def _level_clause(level: str) -> ColumnElement[bool]:
+    """The level as a range of ``queue_rank``, so that the queue's index still seeks and orders."""
+    low = _LEVEL_RANKS.get(level)
+    if low is None:
+        return Case.risk_level == level
+    return Case.queue_rank.between(low, low + 1)
+
+
+def _scope(user: User, filters: QueueFilter) -> list[ColumnElement[bool]]:
     status = CaseStatus.CLOSED if filters.closed else CaseStatus.OPEN
     where: list[ColumnElement[bool]] = [scope_clause(user), Case.status == status.value]
     if filters.region:
         where.append(Case.region == filters.region)
+    return where
+
+
+def _filtered(user: User, filters: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
+    where = _scope(user, filters)
     if filters.level:
-        where.append(Case.risk_level == filters.level)
+        where.append(_level_clause(filters.level))
     if filters.verification:
         where.append(Case.verification == filters.verification)
     if filters.source:
@@ -112,43 +133,119 @@ def _filtered(user: User, filters: QueueFilter, now: datetime) -> list[ColumnEle
         where.append(and_(Case.claimed_by == user.id, Case.claim_expires_at > now))
     if filters.unclaimed:
         where.append(~_claim_active(now))
+    if filters.public in ("only", "hide"):
+        not_public = Case.id.in_(select(Report.case_id).where(Report.public.is_(False)))
+        where.append(~not_public if filters.public == "only" else not_public)
     return where
 
 
-def counts(session: Session, user: User, now: datetime) -> QueueCounts:
-    """Open cases in the user's scope, by level, overdue, unclaimed and held by the user."""
-    active = _claim_active(now)
-    row = session.execute(
-        select(
-            func.count(),
-            func.sum(case((Case.risk_level == RiskLevel.HIGH.value, 1), else_=0)),
-            func.sum(case((Case.risk_level == RiskLevel.MEDIUM.value, 1), else_=0)),
-            func.sum(case((Case.risk_level == RiskLevel.STANDARD.value, 1), else_=0)),
-            func.sum(case((Case.deadline_at < now, 1), else_=0)),
-            func.sum(case((active, 0), else_=1)),
-            func.sum(case((and_(active, Case.claimed_by == user.id), 1), else_=0)),
-        ).where(scope_clause(user), Case.status == CaseStatus.OPEN.value)
-    ).one()
-    values = [int(v or 0) for v in row]
-    return QueueCounts(*values)
+def _public_only(session: Session, ids: list[str]) -> set[str]:
+    """Which of the cases ``ids`` only public reports describe."""
+    if not ids:
+        return set()
+    mixed = select(Report.case_id).where(Report.case_id.in_(ids), Report.public.is_(False))
+    return set(ids) - set(session.scalars(mixed))
+
+
+def _by_rank(session: Session, where: list[ColumnElement[bool]]) -> dict[int, int]:
+    """Open cases matching ``where`` by ``queue_rank``: read from the queue's index alone."""
+    return {
+        int(rank): int(n)
+        for rank, n in session.execute(
+            select(Case.queue_rank, func.count()).where(*where).group_by(Case.queue_rank)
+        )
+    }
+
+
+def _level_total(ranks: dict[int, int], level: str | None) -> int:
+    if level is None:
+        return sum(ranks.values())
+    low = _LEVEL_RANKS.get(level)
+    return 0 if low is None else ranks.get(low, 0) + ranks.get(low + 1, 0)
+
+
+def _count(session: Session, where: list[ColumnElement[bool]]) -> int:
+    return int(session.scalar(select(func.count()).select_from(Case).where(*where)) or 0)
+
+
+def _running_claims(session: Session, user: User, now: datetime) -> tuple[int, int]:
+    """Claims running now in the user's scope, and the user's own. They are few (a reviewer holds
+    a handful of cases), so they are read from ``ix_case_file_claim`` alone and the scope is
+    applied to them here: a region in the query would make the planner walk the region's cases."""
+    rows = session.execute(
+        select(Case.region, Case.claimed_by).where(
+            Case.status == CaseStatus.OPEN.value, _claim_active(now)
+        )
+    ).all()
+    scoped = [holder for region, holder in rows if user.region is None or region == user.region]
+    return len(scoped), sum(holder == user.id for holder in scoped)
+
+
+def counts(
+    session: Session, user: User, now: datetime, *, ranks: dict[int, int] | None = None
+) -> QueueCounts:
+    """Open cases in the user's scope, by level, overdue, unclaimed and held by the user.
+
+    Each figure is a count the queue's indexes answer without reading a case: by rank (the
+    levels, and which cases have a deadline), the cases whose deadline is still ahead (overdue
+    is the rest of those with a deadline: the short side in a working service, where only cases
+    opened within the longest response time can still be on time), and the claims running now
+    (unclaimed is the rest). ``ranks`` passes in the by-rank figures when the caller has them.
+    """
+    scope = [scope_clause(user), Case.status == CaseStatus.OPEN.value]
+    by_rank = _by_rank(session, scope) if ranks is None else ranks
+    dated = sum(n for rank, n in by_rank.items() if rank % 2 == 0)
+    on_time = _count(session, [*scope, Case.queue_rank.in_([0, 2, 4]), Case.deadline_at >= now])
+    held, mine = _running_claims(session, user, now)
+    total = sum(by_rank.values())
+    return QueueCounts(
+        open=total,
+        high=_level_total(by_rank, RiskLevel.HIGH.value),
+        medium=_level_total(by_rank, RiskLevel.MEDIUM.value),
+        standard=_level_total(by_rank, RiskLevel.STANDARD.value),
+        overdue=dated - on_time,
+        unclaimed=total - held,
+        mine=mine,
+    )
 
 
 def queue(
     session: Session, user: User, filters: QueueFilter | None = None, *, now: datetime | None = None
 ) -> QueuePage:
-    """One page of the queue in priority order, with the counts of the whole scope."""
+    """One page of the queue in priority order, with the counts of the whole scope.
+
+    The page is the first rows of an index scan in the queue's order (``priority_order``), and
+    the figures are counts over the same indexes (``counts``): no query reads every case of the
+    scope. A filter beyond region and level is counted with its condition.
+    """
     filters = filters or QueueFilter()
     now = now or utcnow()
     where = _filtered(user, filters, now)
-    total = int(session.scalar(select(func.count()).select_from(Case).where(*where)) or 0)
+    scope_ranks: dict[int, int] | None = None
+    plain = not (
+        filters.closed
+        or filters.verification
+        or filters.source
+        or filters.overdue
+        or filters.mine
+        or filters.unclaimed
+        or filters.public
+    )
+    if plain:
+        ranks = _by_rank(session, _scope(user, filters))
+        total = _level_total(ranks, filters.level)
+        if not filters.region or filters.region == user.region:
+            scope_ranks = ranks
+    else:
+        total = _count(session, where)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, filters.page), pages)
-    order = (Case.closed_at.desc(),) if filters.closed else priority_order()
+    order = (Case.closed_at.desc(), Case.id) if filters.closed else priority_order()
     found = session.execute(
         select(Case, User.username)
         .outerjoin(User, User.id == Case.claimed_by)
         .where(*where)
-        .order_by(*order, Case.id)
+        .order_by(*order)
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     ).all()
@@ -178,12 +275,14 @@ def queue(
         _row(c, username, user, now, sources[c.id], awaiting.get(c.id, 0), verdicts[c.id])
         for c, username in found
     ]
+    public = _public_only(session, ids)
+    rows = [replace(r, public=r.id in public) for r in rows]
     return QueuePage(
         rows=rows,
         total=total,
         page=page,
         pages=pages,
-        counts=counts(session, user, now),
+        counts=counts(session, user, now, ranks=scope_ranks),
         now=now,
         filters=filters,
     )
@@ -244,7 +343,7 @@ def row_of(session: Session, user: User, case_: Case, now: datetime | None = Non
         )
         or 0
     )
-    return _row(
+    row = _row(
         case_,
         holder.username if holder else None,
         user,
@@ -253,3 +352,4 @@ def row_of(session: Session, user: User, case_: Case, now: datetime | None = Non
         awaiting,
         (verdict for _, verdict in reports),
     )
+    return replace(row, public=bool(_public_only(session, [case_.id])))

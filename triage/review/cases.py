@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -30,7 +30,6 @@ from ..models import (
 from ..vocab import (
     CaseStatus,
     DecisionStatus,
-    RiskLevel,
     ScreeningVerdict,
 )
 from .errors import CaseClosed, CaseNotFound, ClaimRequired, PendingDecisions, StaleEdit
@@ -74,17 +73,12 @@ def scope_clause(user: User) -> ColumnElement[bool]:
     return Case.region == user.region
 
 
-def level_rank() -> ColumnElement[int]:
-    return case(
-        (Case.risk_level == RiskLevel.HIGH.value, 2),
-        (Case.risk_level == RiskLevel.MEDIUM.value, 1),
-        else_=0,
-    )
-
-
 def priority_order() -> tuple[Any, ...]:
-    """The queue's order, in SQL: level (high first), nearest deadline, oldest first."""
-    return (level_rank().desc(), Case.deadline_at.is_(None), Case.deadline_at, Case.opened_at)
+    """The queue's order, in SQL: level (high first), nearest deadline (cases without one after
+    those with one), oldest first, then the id — the columns of the queue's indexes, so a page is
+    the first rows of an index scan. ``queue_rank`` holds the level and whether there is a
+    deadline (``models.core.QUEUE_RANK_SQL``)."""
+    return (Case.queue_rank, Case.deadline_at, Case.opened_at, Case.id)
 
 
 def get_case(session: Session, user: User, ref: str) -> Case:

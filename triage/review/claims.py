@@ -125,7 +125,7 @@ def take_next(
         query = (
             select(Case.id, Case.claimed_by)
             .where(scope_clause(user), Case.status == CaseStatus.OPEN.value, _free(now))
-            .order_by(*priority_order(), Case.id)
+            .order_by(*priority_order())
             .limit(1)
         )
         if tried:

@@ -76,11 +76,12 @@ def _from_her_report(
     session: Session, user: User, case_: Case, opened: Opened | None = None
 ) -> ConsentState | None:
     """Her answer on support services in a direct report she filed herself, if any (a relative's
-    or a witness's word is not her consent). Opening a report is an audited read, so reports the
-    caller already opened are passed in ``opened``."""
+    or a witness's word is not her consent, and neither is a public report's: no one answers for
+    who sent it). Opening a report is an audited read, so reports the caller already opened are
+    passed in ``opened``."""
     state = None
     for report, payload in opened if opened is not None else _her_reports(session, user, case_):
-        if payload is None or report.source_kind != SourceKind.DIRECT.value:
+        if payload is None or report.source_kind != SourceKind.DIRECT.value or report.public:
             continue
         answer = payload.get("consent_support_services")
         if payload.get("reporter") == "victim" and answer in ("yes", "no"):

@@ -4,7 +4,6 @@ pages and the blueprints. Views translate HTTP to service calls inside the unit 
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Flask, Response, current_app, request
@@ -12,13 +11,16 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .. import logging as logs
 from ..config import Settings
 from ..permissions import Permission, allows
 from ..uow import UnitOfWork
 from ..vocab import Role
-from . import deps, errors, gate, highlight, labels
+from . import converters, deps, errors, gate, highlight, labels, request_log
 from .extensions import babel, csrf, limiter
 from .i18n import LOCALES, TRANSLATIONS, select_locale
+from .limit_storage import storage_uri as limit_storage_uri
+from .sessions import init_app as init_sessions
 
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -42,7 +44,7 @@ def configure(app: Flask, settings: Settings, uow: UnitOfWork) -> None:
         # Flask-WTF's HTTPS check wants a Referer, which the no-referrer policy below withholds:
         # it would refuse every form over HTTPS. The token and the SameSite cookie do the work.
         WTF_CSRF_SSL_STRICT=False,
-        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
+        RATELIMIT_STORAGE_URI=limit_storage_uri(settings.ratelimit_storage_url, uow),
         RATELIMIT_HEADERS_ENABLED=True,
         TRIAGE_LOGIN_RATE_LIMIT=settings.login_rate_limit,
         BABEL_DEFAULT_LOCALE=settings.default_locale,
@@ -50,7 +52,7 @@ def configure(app: Flask, settings: Settings, uow: UnitOfWork) -> None:
         TRIAGE_SETTINGS=settings,
     )
     deps.install(app.extensions, uow, settings)
-    logging.getLogger("triage").setLevel(settings.log_level.upper())
+    logs.configure(settings.log_level, settings.log_format)
 
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -59,10 +61,13 @@ def configure(app: Flask, settings: Settings, uow: UnitOfWork) -> None:
             x_proto=settings.trusted_proxies,
             x_host=settings.trusted_proxies,
         )
+    request_log.init_app(app)  # first: a request refused by CSRF or a limit has its id too
+    init_sessions(app, settings, uow)  # server-side sessions (docs/sessions.md)
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=lambda: select_locale(settings.default_locale))
 
+    converters.register(app)  # before the blueprints: their <int:…> rules use it
     app.after_request(_security_headers)
     app.context_processor(_template_helpers)
     labels.register(app)
@@ -130,3 +135,9 @@ def register_blueprints(app: Flask) -> None:
     from .views import oversight
 
     app.register_blueprint(oversight.bp)
+    from .views import public as public_views
+
+    # The public form carries its own signed single-use token (no session, so no cookie).
+    csrf.exempt(public_views.bp)
+    app.register_blueprint(public_views.bp)
+    app.register_blueprint(public_views.replies)

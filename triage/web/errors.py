@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -46,8 +46,8 @@ log = logging.getLogger("triage")
 
 
 def message_of(exc: DomainError) -> str:
-    """The error's message in the reader's language, its placeholders filled."""
-    return str(gettext(exc.message, **exc.params))
+    """The error's message in the reader's language, its placeholders filled, and its hints."""
+    return " ".join([str(gettext(exc.message, **exc.params)), *(gettext(h) for h in exc.hints)])
 
 
 def title_of(exc: DomainError) -> str:
@@ -276,6 +276,23 @@ def _refusal() -> tuple[str, dict[str, object]]:
     return _NOT_FOR_YOUR_ROLE.get(permission, _NOT_THIS_PAGE), {"role": role}
 
 
+#: The 404 pages of areas with a look of their own, by the address they start with: an
+#: address no route matches belongs to no blueprint, so its area's handlers never see it.
+_NOT_FOUND_PAGES: dict[str, Callable[[], Response]] = {}
+
+
+def not_found_page(prefix: str, page: Callable[[], Response]) -> None:
+    """Answer an unknown address under ``prefix`` with ``page`` instead of the staff 404."""
+    _NOT_FOUND_PAGES[prefix] = page
+
+
+def _area_page() -> Callable[[], Response] | None:
+    for prefix, page in _NOT_FOUND_PAGES.items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            return page
+    return None
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> tuple[Response | str, int]:
@@ -339,6 +356,10 @@ def register(app: Flask) -> None:
             return http_problem(exc), status
         if exc.response is not None and status not in (401, 403, 404):
             return exc.response  # type: ignore[return-value]
+        if status == HTTPStatus.NOT_FOUND and request.blueprint is None:
+            page = _area_page()
+            if page is not None:  # an area's own look (the public pages: no cookie, no cache)
+                return page(), status
         title = _TITLES.get(status, HTTPStatus(status).phrase)
         if status == HTTPStatus.FORBIDDEN:
             message, params = _refusal()

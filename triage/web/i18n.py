@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import request, session
+from flask import g, request, session
 from flask_babel import get_locale
 
 #: Interface languages, with their own names (never translated).
@@ -13,8 +13,9 @@ TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
 
 def select_locale(default: str) -> str:
-    """The language the user chose (kept in the session), else the browser's, else the default."""
-    chosen = session.get("locale")
+    """The language the user chose (kept in the session, or for the public pages, which keep no
+    session, named in the page's own ``g.page_locale``), else the browser's, else the default."""
+    chosen = g.get("page_locale") or session.get("locale")
     if chosen in LOCALES:
         return str(chosen)
     return request.accept_languages.best_match(list(LOCALES)) or default

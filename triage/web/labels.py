@@ -326,6 +326,7 @@ PAYLOAD_FIELD: Table = {
     "consent_support_services": _l("Consents to support services"),
     "wishes": _l("Her wishes"),
     "narrative": _l("Narrative"),
+    "danger_now": _l("Someone is in danger right now (the public reporter says)"),
     "outlet": _l("Outlet"),
     "url": _l("URL"),
     "published_on": _l("Published"),

@@ -1,5 +1,5 @@
 """The API's rate limits, kept by Flask-Limiter: the shared ``limiter``, whose storage is
-``TRIAGE_RATELIMIT_STORAGE_URL`` (memory for one process, Redis for several).
+``TRIAGE_RATELIMIT_STORAGE_URL`` (the database by default, Redis for several servers).
 
 Two limits, each on a plain function the routes call at the point where it applies (Flask-Limiter
 checks a decorated function when it is called inside a request):

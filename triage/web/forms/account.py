@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from ... import users
 from .base import Form
@@ -50,4 +50,14 @@ class DisableTwoStepForm(Form):
     password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=1024)])
     code = StringField(
         _l("Code from your authenticator app"), validators=[DataRequired(), Length(max=16)]
+    )
+
+
+class EndSessionForm(Form):
+    """Which of the user's own sessions to end: its key on the account's sessions page, or
+    ``others`` for every one but the current."""
+
+    ALL_OTHERS = "others"
+    session = HiddenField(
+        validators=[DataRequired(), Length(max=64), Regexp(r"^(others|[0-9a-f]{64})$")]
     )

@@ -56,3 +56,11 @@ class ResetPasswordForm(Form):
             Length(min=users.MIN_PASSWORD_LENGTH, max=users.MAX_PASSWORD_LENGTH),
         ],
     )
+
+
+class EndSessionsForm(Form):
+    """Only the CSRF token: the button ends every session of the account on the server."""
+
+
+class LiftLockoutForm(Form):
+    """Only the CSRF token: the button lifts the account's sign-in lockout."""

@@ -7,6 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
+from ..converters import MAX_INT
 from .base import Form
 
 
@@ -26,8 +27,14 @@ class ExportForm(Form):
     fmt = SelectField(
         _l("Format"), choices=[("jsonl", "JSON Lines"), ("csv", "CSV")], default="jsonl"
     )
-    from_seq = IntegerField(_l("From sequence number"), validators=[Optional(), NumberRange(min=1)])
-    to_seq = IntegerField(_l("To sequence number"), validators=[Optional(), NumberRange(min=1)])
+    from_seq = IntegerField(
+        _l("From sequence number"),
+        validators=[Optional(), NumberRange(min=1), NumberRange(max=MAX_INT)],
+    )
+    to_seq = IntegerField(
+        _l("To sequence number"),
+        validators=[Optional(), NumberRange(min=1), NumberRange(max=MAX_INT)],
+    )
     since = StringField(_l("From (UTC)"), validators=[Optional()])
     until = StringField(_l("Until (UTC)"), validators=[Optional()])
 

@@ -32,6 +32,7 @@ from ...legal import LegalGrounds
 from ...models import CorroborationMethod, User, VerificationOutcome
 from ...review import case_queue, cases, decisions
 from ...scoring import Answer, Checklist
+from ..converters import MAX_INT
 from ..labels import choices, label_for, label_of
 from .base import Form
 
@@ -87,6 +88,15 @@ class FilterForm(Form):
     mine = BooleanField(_l("My cases"))
     unclaimed = BooleanField(_l("Unclaimed only"))
     closed = BooleanField(_l("Closed cases instead of open ones"))
+    public = SelectField(
+        _l("Public reports"),
+        choices=[
+            ("", _l("With or without")),
+            ("only", _l("Only cases from the public form")),
+            ("hide", _l("Hide cases from the public form")),
+        ],
+        validators=[Optional()],
+    )
 
     def offer(self, levels: Labels, states: Labels) -> Self:
         self.level.choices = _choices(levels, _l("Any level"))
@@ -109,7 +119,8 @@ class FilterForm(Form):
             mine=bool(self.mine.data),
             unclaimed=bool(self.unclaimed.data),
             closed=bool(self.closed.data),
-            page=int(page) if page and page.isdigit() else 1,
+            public=self.public.data or None,
+            page=int(page) if page and page.isascii() and page.isdigit() and len(page) < 10 else 1,
         )
 
 
@@ -268,7 +279,9 @@ class ReassignForm(Form):
         self.seen_expiry.data = shown.claim_expires_at.isoformat() if shown.claim_expires_at else ""
 
     def target(self) -> int | None:
-        return int(self.to_user.data) if self.to_user.data else None
+        # Blank (whitespace too: Optional lets it through unchecked) means nobody.
+        chosen = (self.to_user.data or "").strip()
+        return int(chosen) if chosen else None
 
     def seen_claim(self) -> tuple[int | None, datetime | None] | None:
         """The claim the page showed, or ``None`` when the form did not carry it."""
@@ -276,12 +289,15 @@ class ReassignForm(Form):
         if holder is None and expiry is None:
             return None
         try:
-            return (
-                int(holder) if holder else None,
-                datetime.fromisoformat(expiry) if expiry else None,
-            )
+            seen = int(holder) if holder else None
+            shown = datetime.fromisoformat(expiry) if expiry else None
         except ValueError:
             return None
+        if seen is not None and not 0 < seen <= MAX_INT:
+            # No page shows such a holder (and SQL would overflow on it): the compare-and-set
+            # fails on 0, no user's id, as it does for any stale form.
+            return 0, shown
+        return seen, shown
 
 
 class MoveReportForm(VersionedForm):

@@ -13,12 +13,14 @@ from ...models import User
 from ...permissions import Permission
 from ...two_step import group_secret, totp_uri
 from ...uow import passwords_of
-from ..deps import unit_of_work
+from .. import sessions
+from ..deps import settings, unit_of_work
 from ..errors import message_of
 from ..extensions import limiter
 from ..forms.account import (
     ConfirmTwoStepForm,
     DisableTwoStepForm,
+    EndSessionForm,
     PasswordForm,
     StartTwoStepForm,
 )
@@ -41,14 +43,21 @@ def password() -> Page:
     if not form.validate_on_submit():
         status = 400 if form.errors else 200
         return render_template("account_password.html", form=form), status
-    with unit_of_work().begin() as db:
-        user = users.get(db, me().id)
-        right = passwords_of(db).check(user, form.current.data)
-        if right:
-            users.set_password(db, user, form.new.data, actor=actor_id())
+    try:
+        with unit_of_work().begin() as db:
+            user = users.get(db, me().id)
+            right = passwords_of(db).check(user, form.current.data)
+            if right:
+                users.set_password(db, user, form.new.data, actor=actor_id())
+    except DomainError as exc:  # a weak new password: nothing was changed
+        form.new.errors.append(message_of(exc))
+        return render_template("account_password.html", form=form), int(exc.status)
     if not right:
         form.current.errors.append(_("That is not your current password."))
         return render_template("account_password.html", form=form), 400
+    # Every session of the account ends on the server, this one too (docs/sessions.md).
+    sessions.end_for_user(me().id)
+    sessions.end_current()
     flash(_("Your password was changed. Sign in again with the new one."), "info")
     return redirect(url_for("auth.login"))
 
@@ -76,8 +85,11 @@ def _two_step_page(
 
 
 def _keep_this_session(user: User) -> None:
-    """The change ended every session of the account; this one carries on under the new epoch."""
+    """The change ended every session of the account on the server but this one, which carries
+    on under the new epoch and a new id (a change of privilege)."""
+    sessions.end_for_user(user.id, keep_current=True)
     login_user(user)
+    sessions.renew()
 
 
 @bp.route("/two-step")
@@ -140,3 +152,47 @@ def two_step_disable() -> Response | tuple[str, int]:
     _keep_this_session(user)
     flash(_("Two-step sign-in is off. Your other sessions have ended."), "info")
     return redirect(url_for("account.two_step"))
+
+
+@bp.route("/sessions")
+@requires(Permission.ACCOUNT)
+def session_list() -> tuple[str, int]:
+    return _sessions_page()
+
+
+@bp.route("/sessions/end", methods=["POST"])
+@requires(Permission.ACCOUNT)
+def session_end() -> Response | tuple[str, int]:
+    """End one of the user's own sessions, or all but this one; audited."""
+    form = EndSessionForm()
+    if not form.validate_on_submit():
+        return _sessions_page(form, status=400)
+    user_id = me().id
+    if form.session.data == EndSessionForm.ALL_OTHERS:
+        count, scope = sessions.end_for_user(user_id, keep_current=True), "all"
+    elif form.session.data == sessions.current_key():
+        form.session.errors.append(_("To end this session, sign out."))
+        return _sessions_page(form, status=400)
+    elif sessions.end_one(user_id, form.session.data):
+        count, scope = 1, "one"
+    else:
+        form.session.errors.append(_("That session has ended already."))
+        return _sessions_page(form, status=404)
+    with unit_of_work().begin() as db:
+        sessions.record_ended(
+            db, actor=actor_id(), user_id=user_id, count=count, scope=scope, reason="by_user"
+        )
+    flash(_("Sessions ended: %(count)d.", count=count), "info")
+    return redirect(url_for("account.session_list"))
+
+
+def _sessions_page(form: EndSessionForm | None = None, status: int = 200) -> tuple[str, int]:
+    return render_template(
+        "account_sessions.html",
+        sessions=sessions.list_for_user(me().id),
+        current=sessions.current_key(),
+        form=form or EndSessionForm(),
+        all_others=EndSessionForm.ALL_OTHERS,
+        idle_minutes=settings().session_minutes,
+        absolute_hours=settings().session_absolute_hours,
+    ), status

@@ -5,17 +5,27 @@ and never shown again (it can be replaced or removed)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from ... import users
+from ... import lockout, users
 from ...errors import DomainError
 from ...models import User
 from ...permissions import Permission
+from .. import sessions
 from ..deps import unit_of_work
 from ..errors import message_of
-from ..forms.admin import NewUserForm, ResetPasswordForm, ResetTwoStepForm, UserForm
+from ..forms.admin import (
+    EndSessionsForm,
+    LiftLockoutForm,
+    NewUserForm,
+    ResetPasswordForm,
+    ResetTwoStepForm,
+    UserForm,
+)
 from ..gate import actor_id, requires
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -25,7 +35,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @requires(Permission.USER_MANAGE)
 def user_list() -> str:
     with unit_of_work().read() as db:
-        return render_template("admin/users.html", users=users.list_users(db))
+        return render_template(
+            "admin/users.html", users=users.list_users(db), now=datetime.now(UTC)
+        )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -82,6 +94,8 @@ def user_edit(user_id: int) -> Response | tuple[str, int] | str:
         except DomainError as exc:
             form.form_errors.append(message_of(exc))
             return _edit_page(user, form, reset, int(exc.status))
+        if saved.session_epoch != user.session_epoch:  # role, scope or active flag changed
+            sessions.end_for_user(saved.id)
         flash(_("Account %(name)s saved.", name=saved.username), "info")
         return redirect(url_for("admin.user_list"))
     return _edit_page(user, form, reset, 400 if form.errors else 200)
@@ -91,18 +105,26 @@ def user_edit(user_id: int) -> Response | tuple[str, int] | str:
 @requires(Permission.USER_MANAGE)
 def user_reset_password(user_id: int) -> Response | tuple[str, int]:
     reset = ResetPasswordForm(prefix="reset")
+    status = 400
     if reset.validate_on_submit():
-        with unit_of_work().begin() as db:
-            user = users.set_password(
-                db, users.get(db, user_id), reset.password.data, actor=actor_id()
+        try:
+            with unit_of_work().begin() as db:
+                user = users.set_password(
+                    db, users.get(db, user_id), reset.password.data, actor=actor_id()
+                )
+        except DomainError as exc:  # a weak password: shown on the form, nothing changed
+            reset.password.errors.append(message_of(exc))
+            status = int(exc.status)
+        else:
+            sessions.end_for_user(user.id)
+            flash(
+                _("Password of %(name)s reset; their sessions have ended.", name=user.username),
+                "info",
             )
-        flash(
-            _("Password of %(name)s reset; their sessions have ended.", name=user.username), "info"
-        )
-        return redirect(url_for("admin.user_edit", user_id=user.id))
+            return redirect(url_for("admin.user_edit", user_id=user.id))
     with unit_of_work().read() as db:
         user = users.get(db, user_id)
-    return _edit_page(user, _settings_of(user), reset, 400)
+    return _edit_page(user, _settings_of(user), reset, status)
 
 
 @bp.route("/users/<int:user_id>/two-step", methods=["POST"])
@@ -122,10 +144,44 @@ def user_reset_two_step(user_id: int) -> Response | tuple[str, int]:
         return _edit_page(
             user, _settings_of(user), ResetPasswordForm(prefix="reset"), int(exc.status), two_step
         )
+    sessions.end_for_user(user.id)
     flash(
         _("Two-step sign-in of %(name)s removed; their sessions have ended.", name=user.username),
         "info",
     )
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/sessions/end", methods=["POST"])
+@requires(Permission.USER_MANAGE)
+def user_end_sessions(user_id: int) -> Response | tuple[str, int]:
+    """End every session of the account on the server (a shared computer left signed in, a
+    stolen laptop); the user signs in again. Audited."""
+    with unit_of_work().read() as db:
+        user = users.get(db, user_id)
+    if not EndSessionsForm(prefix="sessions").validate_on_submit():
+        return _edit_page(user, _settings_of(user), ResetPasswordForm(prefix="reset"), 400)
+    count = sessions.end_for_user(user.id, keep_current=str(user.id) == actor_id())
+    with unit_of_work().begin() as db:
+        sessions.record_ended(
+            db, actor=actor_id(), user_id=user.id, count=count, scope="all", reason="by_admin"
+        )
+    flash(_("Sessions of %(name)s ended: %(count)d.", name=user.username, count=count), "info")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@requires(Permission.USER_MANAGE)
+def user_unlock(user_id: int) -> Response | tuple[str, int]:
+    """Lift a sign-in lockout at once (the user asked, and the admin knows it is her). Audited."""
+    with unit_of_work().read() as db:
+        user = users.get(db, user_id)
+    if not LiftLockoutForm(prefix="unlock").validate_on_submit():
+        return _edit_page(user, _settings_of(user), ResetPasswordForm(prefix="reset"), 400)
+    with unit_of_work().begin() as db:
+        lifted = lockout.lift(db, users.get(db, user_id), actor=actor_id())
+    if lifted:
+        flash(_("Sign-in lockout of %(name)s lifted.", name=user.username), "info")
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
@@ -142,6 +198,10 @@ def _edit_page(
         form=form,
         reset=reset,
         two_step=two_step or ResetTwoStepForm(prefix="two_step"),
+        end_sessions=EndSessionsForm(prefix="sessions"),
+        unlock=LiftLockoutForm(prefix="unlock"),
+        live_sessions=len(sessions.list_for_user(user.id)),
+        locked=lockout.is_locked(user, datetime.now(UTC)),
     ), status
 
 

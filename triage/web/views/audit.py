@@ -5,6 +5,7 @@ are shown; the log holds no person's data by construction."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import tempfile
 from collections.abc import Iterator
@@ -15,16 +16,18 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ... import audit, audit_export
+from ... import audit, audit_export, checkpoints
 from ...crypto import Keyring
 from ...errors import InvalidInput
 from ...models import AuditEvent, User, utcnow
 from ...permissions import Permission
-from ..deps import unit_of_work
+from ..converters import int_arg
+from ..deps import settings, unit_of_work
 from ..errors import message_of
 from ..forms.audit import ExportForm, FilterForm, VerifyExportForm
 from ..gate import actor_id, requires
 
+_log = logging.getLogger(__name__)
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE_SIZE = 50
 
@@ -74,7 +77,7 @@ def _roles(db: Session, events: list[AuditEvent]) -> dict[str, str]:
 def index() -> tuple[str, int] | str:
     form = FilterForm(request.args)
     form.action.choices = [("", str(_l("Any action")))] + [(a, a) for a in sorted(audit.ACTIONS)]
-    before = request.args.get("before", type=int)
+    before = int_arg("before", 0) or None
     events: list[AuditEvent] = []
     filters = None
     if form.validate():
@@ -137,11 +140,20 @@ def export() -> Response | tuple[str, int]:
                 since=form.since.data or None,
                 until=form.until.data or None,
             )
-            audit.record_export(db, span, fmt=fmt, actor=who, via="web")
+            head = checkpoints.Head.of(audit.record_export(db, span, fmt=fmt, actor=who, via="web"))
     except InvalidInput as exc:
         message = message_of(exc)
         return render_template("audit/export_error.html", form=form, message=message), 400
     ring = uow.keyring.current
+    try:  # the bundle carries the signed head; a checkpoint file triage cannot write is logged
+        with uow.read() as reader:
+            published = checkpoints.publish(settings(), ring, head, reader)
+        signed: dict[str, object] | None = published.as_dict()
+        if published.webhook_error:
+            _log.error("checkpoint not posted to the auditor: %s", published.webhook_error)
+    except checkpoints.CheckpointError as exc:
+        _log.error("export without a checkpoint: %s", exc)
+        signed = None
 
     def manifest_for(summary: audit_export.Summary, file_name: str) -> dict[str, object]:
         return audit_export.make_manifest(
@@ -152,6 +164,7 @@ def export() -> Response | tuple[str, int]:
             created_at=audit.format_time(utcnow()),
             created_by=who,
             ring=ring,
+            checkpoint=signed,
         )
 
     def body() -> Iterator[bytes]:

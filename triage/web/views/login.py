@@ -7,16 +7,30 @@ lapses after five minutes.
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ... import two_step, users
+from ...lockout import LockoutRules
 from ...models import User
 from ...permissions import Permission
+from .. import sessions
 from ..deps import settings, unit_of_work
 from ..extensions import limiter
 from ..forms.account import CodeForm, LoginForm
@@ -35,8 +49,11 @@ def login_rate() -> str:
 
 
 def _login_key() -> str:
-    """Guesses are limited per account too: spreading them over addresses does not help."""
-    return "login:" + str(request.form.get("username", "")).strip().lower()[:64]
+    """Guesses are limited per account too: spreading them over addresses does not help. The
+    counter is named by a digest of what was typed, never the text (a password typed into the
+    username field would otherwise sit in the limit store)."""
+    typed = str(request.form.get("username", "")).strip().lower()[:64]
+    return "login:" + hashlib.sha256(typed.encode("utf-8")).hexdigest()[:32]
 
 
 def _code_key() -> str:
@@ -77,10 +94,19 @@ def _pending() -> tuple[int, int] | None:
     return user_id, epoch
 
 
+def _lockout() -> LockoutRules:
+    return LockoutRules.from_settings(settings())
+
+
 def _sign_in(user: User) -> WerkzeugResponse:
     session.clear()  # a fresh session: nothing carried over from before sign-in
     session.permanent = True
     login_user(user)
+    sessions.renew()  # and a new id: a cookie from before sign-in opens nothing
+    # The pages' forms need a CSRF token; made now, it is saved with the sign-in, and reading
+    # the queue after it writes nothing to the session store.
+    g.pop("csrf_token", None)  # Flask-WTF's copy for this request belonged to the old session
+    generate_csrf()
     return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
 
 
@@ -96,7 +122,9 @@ def login() -> Page:
         status = 400 if request.method == "POST" else 200
         return render_template("login.html", form=form, failed=False), status
     with unit_of_work().begin() as db:
-        user = users.authenticate(db, form.username.data, form.password.data)
+        user = users.authenticate(
+            db, form.username.data, form.password.data, lockout_rules=_lockout()
+        )
         if user is not None and user.totp_enabled:
             users.record_code_requested(db, user)
         elif user is not None:
@@ -106,6 +134,7 @@ def login() -> Page:
         return render_template("login.html", form=form, failed=True), 401
     if user.totp_enabled:
         session.clear()
+        sessions.renew()
         session[PENDING_KEY] = {
             "user": user.id,
             "epoch": user.session_epoch,
@@ -137,7 +166,7 @@ def login_code() -> Page:
         status = 400 if request.method == "POST" else 200
         return render_template("login_code.html", form=form, failed=False), status
     with unit_of_work().begin() as db:
-        user = users.sign_in_with_code(db, *pending, form.code.data)
+        user = users.sign_in_with_code(db, *pending, form.code.data, lockout_rules=_lockout())
     if user is None:
         form.code.data = ""
         return render_template("login_code.html", form=form, failed=True), 401
@@ -150,6 +179,6 @@ def logout() -> Response | WerkzeugResponse:
     with unit_of_work().begin() as db:
         users.record_logout(db, me().id)
     logout_user()
-    session.clear()
+    sessions.end_current()  # deleted on the server: a copy of the cookie opens nothing
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))

@@ -5,12 +5,13 @@ before the page is sent."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from ... import oversight
 from ...errors import DomainError
 from ...permissions import Permission
+from ..converters import int_arg
 from ..deps import unit_of_work
 from ..errors import message_of
 from ..forms.oversight import CaseLookupForm
@@ -47,7 +48,7 @@ def find() -> Response | tuple[str, int]:
 def case(ref: str) -> str:
     uow = unit_of_work()
     with uow.read() as db:
-        view = oversight.case_audit(db, me(), ref, page=request.args.get("page", 1, type=int))
+        view = oversight.case_audit(db, me(), ref, page=int_arg("page", 1))
     with uow.begin() as db:
         oversight.record_view(db, view.case.id, actor=actor_id(), page=view.timeline.page)
     return render_template("audit/case.html", view=view, case=view.case)

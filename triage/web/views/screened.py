@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from ...intake import screened
 from ...permissions import Permission
+from ..converters import int_arg
 from ..deps import rules, unit_of_work
 from ..forms.review import ActionForm
 from ..gate import me, requires
@@ -24,10 +25,7 @@ bp = Blueprint("screened", __name__, url_prefix="/screened")
 
 
 def _page() -> int:
-    try:
-        return int(request.args.get("page", "1"))
-    except ValueError:
-        return 1
+    return int_arg("page", 1)
 
 
 @bp.route("/")
