@@ -177,3 +177,14 @@ class GunicornLogger(_GunicornBase):  # type: ignore[misc]
             for handler in log.handlers:
                 handler.setFormatter(formatter(fmt if fmt in FORMATS else "json"))
                 handler.addFilter(ContextFilter())
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        """The access line, with the request's id (the response's ``X-Request-Id``) in its own
+        field as on every other line: gunicorn writes it after the request's context is gone."""
+        headers = resp.headers.items() if hasattr(resp.headers, "items") else resp.headers
+        found = next((value for name, value in headers if name.lower() == "x-request-id"), None)
+        token = _bound.set({"request_id": found})
+        try:
+            super().access(resp, req, environ, request_time)
+        finally:
+            _bound.reset(token)

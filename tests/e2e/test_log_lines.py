@@ -53,3 +53,4 @@ def test_an_encoded_newline_in_a_url_leaves_one_line_per_record(server: Server) 
     assert len(access) == len(PATHS), telling
     for request_id in ids:
         assert request_id and any(a["message"].endswith(request_id) for a in access), request_id
+        assert any(a["request_id"] == request_id for a in access), "in its own field too"
