@@ -23,24 +23,16 @@ from . import (
     audit,
     audit_export,
     checkpoints,
-    cli_api_clients,
     cli_history,
-    cli_jobs,
     create_app,
-    demo,
-    demo_scale,
     exports,
     keys,
     notify,
     retention,
-    screening,
-    screening_model,
-    screening_training,
-    stats,
     users,
 )
 from . import logging as logs
-from .cli_support import FAILURES
+from .cli_support import FAILURES, LazyGroup
 from .cli_support import opened as _open
 from .cli_support import settings as _settings
 from .cli_support import unit_of_work as _uow
@@ -48,7 +40,6 @@ from .config import ConfigError
 from .crypto import Keyring
 from .errors import DomainError
 from .instance import init_instance
-from .intake import feeds
 from .models import utcnow
 from .review.rules import ReviewRules
 from .uow import UnitOfWork
@@ -65,8 +56,20 @@ def _transaction(uow: UnitOfWork) -> Iterator[Session]:
         raise click.ClickException(exc.text) from None
 
 
+#: Commands whose modules pull in much (Celery, the screening model and so scikit-learn): imported
+#: only when one of them runs, so the others (``triage audit export`` among them) start small.
+LAZY = {
+    "worker": "triage.cli_jobs:worker_command",
+    "poll-feeds": "triage.cli_jobs:poll_feeds_command",
+    "jobs": "triage.cli_jobs:jobs_group",
+    "api-clients": "triage.cli_api_clients:api_clients_group",
+}
+
+
 @click.group(
-    help="triage: sealed intake, risk triage, review and audit of domestic-violence reports."
+    cls=LazyGroup,
+    lazy_subcommands=LAZY,
+    help="triage: sealed intake, risk triage, review and audit of domestic-violence reports.",
 )
 @click.version_option(package_name="triage")
 def main() -> None:
@@ -123,7 +126,7 @@ def create_user(username: str, role: str, region: str | None, password_stdin: bo
 @click.option(
     "--reports",
     "count",
-    type=click.IntRange(min=1, max=demo_scale.MAX_REPORTS),
+    type=click.IntRange(min=1),
     help="Also file this many synthetic reports over the last twelve months, and work on their "
     "cases as the demo reviewers and supervisor would (the demo at scale).",
 )
@@ -132,6 +135,12 @@ def create_user(username: str, role: str, region: str | None, password_stdin: bo
 )
 def demo_command(count: int | None, seed: int) -> None:
     """Demo accounts of every role (fresh passwords, printed) and demo reports of every source."""
+    from . import demo, demo_scale
+
+    if count is not None and count > demo_scale.MAX_REPORTS:
+        raise click.BadParameter(
+            f"{count} is larger than {demo_scale.MAX_REPORTS:,}.", param_hint="'--reports'"
+        )
     settings, uow = _open()
     with _transaction(uow) as session:
         accounts = demo.ensure_accounts(session)
@@ -152,6 +161,8 @@ def demo_command(count: int | None, seed: int) -> None:
 
 
 def _demo_at_scale(uow: UnitOfWork, count: int, seed: int, rules: ReviewRules) -> None:
+    from . import demo_scale
+
     try:
         with click.progressbar(length=count, label="Synthetic reports", file=sys.stderr) as bar:
             done = demo_scale.populate(uow, count, seed=seed, rules=rules, progress=bar.update)
@@ -226,6 +237,8 @@ def import_feed(source: str) -> None:
 
     Items already on record (same link) are skipped, so running it again adds nothing twice.
     """
+    from .intake import feeds
+
     settings, uow = _open()
     try:
         with click.progressbar(length=0, label="Screening items", file=sys.stderr) as bar:
@@ -262,6 +275,8 @@ def import_feed(source: str) -> None:
 def screen_command() -> None:
     """Screen text from standard input; print the verdict as JSON (verdict, probability,
     language, signals, provisional level)."""
+    from . import screening
+
     text = sys.stdin.read()
     found = screening.screen(text)
     result = {**found.as_dict(), "provisional_level": found.level}
@@ -284,12 +299,14 @@ def screening_group() -> None:
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    default=screening_model.ARTEFACT,
-    show_default=True,
+    default=None,
     help="Where the model's artefact goes (the package's own by default).",
 )
-def screening_train(corpus: Path, out: Path) -> None:
+def screening_train(corpus: Path, out: Path | None) -> None:
     """Train the model on the corpus's training part; record the data's hash and figures."""
+    from . import screening_model, screening_training
+
+    out = out or screening_model.ARTEFACT
     try:
         with click.progressbar(length=3, label="Training", file=sys.stderr) as bar:
             model = screening_training.train_and_save(corpus, out, progress=bar.update)
@@ -473,6 +490,8 @@ def keys_retire(kek_id: str) -> None:
 def stats_command(fmt: str, start: Any, end: Any, region: str | None) -> None:
     """Print the statistics of the /stats page, suppressed the same way ("<5", "x"): CSV with
     one cell a line (table,row,column,value), or JSON. Default period: the last 13 weeks."""
+    from . import stats
+
     uow, now = _uow(), utcnow()
     try:
         filters = stats.Filters.of(
@@ -633,5 +652,3 @@ def audit_public_key() -> None:
 
 
 cli_history.register(main, audit_group, keys_group)
-cli_jobs.register(main)
-cli_api_clients.register(main)

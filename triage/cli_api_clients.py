@@ -1,8 +1,8 @@
 """``triage api-clients create|list|revoke``: intake API clients from the command line, for an
 operator's scripts and the benchmarks. Thin wrappers over ``intake.api_clients``, the service the
 admin page calls, so each write is audited exactly as there (``token.created``,
-``token.revoked``), with the system as the actor. Registered on ``triage.cli``'s group by
-``register``."""
+``token.revoked``), with the system as the actor. Loaded by ``triage.cli``'s group only when it
+runs (intake imports the screening model)."""
 
 from __future__ import annotations
 
@@ -85,7 +85,3 @@ def revoke(client_id: int) -> None:
     except DomainError as exc:
         raise click.ClickException(exc.text) from None
     click.echo(f"Revoked the token of {name}." if done else f"{name} was revoked already.")
-
-
-def register(main: click.Group) -> None:
-    main.add_command(api_clients_group)

@@ -1,6 +1,6 @@
 """The commands of background work: ``triage worker``, ``triage poll-feeds`` and
-``triage jobs send|schedule`` (docs/jobs.md). Thin wrappers over ``triage.jobs``; registered on
-``triage.cli``'s group by ``register``."""
+``triage jobs send|schedule`` (docs/jobs.md). Thin wrappers over ``triage.jobs``; loaded by
+``triage.cli``'s group only when one of them runs (they import Celery and the screening model)."""
 
 from __future__ import annotations
 
@@ -108,9 +108,3 @@ def jobs_schedule() -> None:
     """Show what the worker's schedule (``triage worker --beat``) runs and when."""
     for name, entry in sorted(jobs.schedule(_settings()).items()):
         click.echo(f"{name:<12} {entry['task']:<20} every {entry['schedule']}")
-
-
-def register(main: click.Group) -> None:
-    main.add_command(worker_command)
-    main.add_command(poll_feeds_command)
-    main.add_command(jobs_group)

@@ -12,12 +12,16 @@ Every job is idempotent, so a retry or a redelivery does no harm:
   own, and one feed is polled by one worker at a time (a lock in Redis, renewed as it goes, so a
   killed worker's lock lapses), so a feed polled twice, or polled again after a worker was killed
   half-way, files each item once;
+- a poll under way is on record in Redis beside its lock; one whose lock lapsed while still on
+  record lost its worker, and ``triage.resume_polls`` (sent by every worker as it starts, and
+  again while a poll on record is locked) queues it again (``resume_polls``);
 - alerts are keyed uniquely and their deliveries claimed with SKIP LOCKED (``triage.notify``);
 - a purge destroys keys that are still there; a rewrap moves the data keys still under an old
   KEK, a batch at a time.
 
 Tasks are acknowledged after they finish (``acks_late``) and given back when their worker dies,
-so the broker redelivers a task whose worker was killed once its visibility timeout has passed.
+so the broker redelivers a task whose worker was killed once its visibility timeout has passed
+(an hour: the fallback for the jobs other than polls, which also run again on their schedule).
 Failures that may pass (the database or a feed unreachable) are retried with exponential backoff.
 """
 
@@ -36,6 +40,7 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.schedules import crontab
+from celery.signals import worker_ready
 from sqlalchemy.exc import OperationalError
 
 from . import audit, checkpoints, exports, keys, notify, retention
@@ -162,6 +167,51 @@ def export_day(uow: UnitOfWork, settings: Settings, day: date | None = None) -> 
     return out
 
 
+# -- resuming the polls of a killed worker -------------------------------------------------------
+
+
+def polls_key(settings: Settings) -> str:
+    """The Redis hash of the polls under way: a feed's key to its address."""
+    return f"triage:{settings.jobs_queue}:polls"
+
+
+def lock_key(settings: Settings, key: str) -> str:
+    """The Redis lock of one feed (by its ``feed_key``), held by the worker polling it."""
+    return f"triage:{settings.jobs_queue}:feed:{key}"
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """What one look at the polls under way did: the feeds (by key) whose polls were queued
+    again, and in how many seconds to look again (``None``: no poll on record is locked)."""
+
+    feeds: tuple[str, ...]
+    look_again_in: float | None
+
+
+def resume_polls(client: Any, settings: Settings, send: Callable[[str], object]) -> Resumed:
+    """Queue again (``send``) every poll on record whose lock has lapsed: its worker died.
+
+    A poll is put on record only once it holds its feed's lock, and taken off before it lets the
+    lock go, so on record and unlocked means killed. Whoever takes a poll off the record queues
+    it, so two workers looking at once queue it once. A poll on record that is locked may be live
+    or may have lost its worker a moment ago: look again when its lock would lapse.
+    """
+    resumed: list[str] = []
+    look_again_in: float | None = None
+    for key, source in client.hgetall(polls_key(settings)).items():
+        feed = key.decode() if isinstance(key, bytes) else key
+        left_ms = client.pttl(lock_key(settings, feed))
+        if left_ms == -2:  # no lock: its worker is gone
+            if client.hdel(polls_key(settings), feed):
+                send(source.decode() if isinstance(source, bytes) else source)
+                resumed.append(feed)
+            continue
+        left = left_ms / 1000 if left_ms > 0 else float(settings.jobs_lock_seconds)
+        look_again_in = left if look_again_in is None else min(look_again_in, left)
+    return Resumed(tuple(resumed), look_again_in)
+
+
 # -- Celery --------------------------------------------------------------------------------------
 
 
@@ -232,12 +282,21 @@ def make_celery(settings: Settings) -> Celery:
         },
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
+        # triage's handler (``triage.logging``) writes to stderr: redirected into Celery's logger,
+        # every line would come back to that handler and be dropped, the worker's log empty.
+        worker_redirect_stdouts=False,
         beat_schedule=schedule(settings),
         timezone="UTC",
         enable_utc=True,
     )
     _register(app, settings)
     return app
+
+
+def send_poll(app: Celery, source: str) -> None:
+    """Queue a poll of one feed; the worker's log shows the feed's key, not its address (which
+    may carry a token), where Celery would show a task's arguments."""
+    app.send_task("triage.poll_feed", args=[source], argsrepr=repr((feed_key(source),)))
 
 
 def _register(app: Celery, settings: Settings) -> None:
@@ -254,26 +313,45 @@ def _register(app: Celery, settings: Settings) -> None:
         """Poll every feed: one task per feed, so each is locked, retried and redelivered alone."""
         sources = feed_sources(_instance.get()[0])
         for source in sources:
-            poll_feed_task.delay(source)
+            send_poll(app, source)
         return len(sources)
 
     @app.task(name="triage.poll_feed", bind=True, **retry)
     def poll_feed_task(self: Task, source: str) -> dict[str, int]:
         config, uow = _instance.get()
-        lock = _redis(settings).lock(
-            f"triage:{config.jobs_queue}:feed:{feed_key(source)}",
-            timeout=config.jobs_lock_seconds,
-        )
+        client, key = _redis(settings), feed_key(source)
+        lock = client.lock(lock_key(config, key), timeout=config.jobs_lock_seconds)
         if not lock.acquire(blocking=False):  # another worker is on this feed: come back later
-            raise self.retry(countdown=max(5, config.jobs_lock_seconds // 4), exc=None)
+            raise self.retry(
+                countdown=max(5, config.jobs_lock_seconds // 4), exc=None, argsrepr=repr((key,))
+            )
+        client.hset(polls_key(config), key, source)  # on record while locked: resume_polls
         try:
             outcome = poll_feed(
                 uow, config, source, on_item=lambda: lock.extend(config.jobs_lock_seconds, True)
             )
         finally:
+            client.hdel(polls_key(config), key)
             _release(lock)
-        log.info("feed %s polled", feed_key(source), extra={"outcome": outcome.as_details()})
+        log.info("feed %s polled", key, extra={"outcome": outcome.as_details()})
         return outcome.as_details()
+
+    @app.task(name="triage.resume_polls", **retry)
+    def resume_polls_task() -> int:
+        """Queue again the polls whose worker was killed; watch the locked ones until they end
+        or lapse (a look every lock's lifetime at most, two Redis reads a poll)."""
+        done = resume_polls(_redis(settings), settings, lambda source: send_poll(app, source))
+        for key in done.feeds:
+            log.warning("feed %s: its poll lost its worker and is queued again", key)
+        if done.look_again_in is not None:
+            resume_polls_task.apply_async(countdown=done.look_again_in + 1)
+        return len(done.feeds)
+
+    def resume_on_start(sender: Any = None, **_: Any) -> None:
+        if getattr(sender, "app", None) is app:  # this app's worker, not another in the process
+            resume_polls_task.delay()
+
+    worker_ready.connect(resume_on_start, weak=False)
 
     @app.task(name="triage.notify", **retry)
     def notify_task() -> int:
@@ -322,4 +400,5 @@ TASKS = {
     "rewrap": "triage.rewrap",
     "checkpoint": "triage.checkpoint",
     "export": "triage.export",
+    "resume-polls": "triage.resume_polls",
 }
