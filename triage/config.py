@@ -91,6 +91,11 @@ class Settings:
     lockout_threshold: int = 5
     lockout_minutes: int = 15
     lockout_max_minutes: int = 240
+    #: Device cookies (``triage.web.device_cookies``): a browser the account signed in from
+    #: within this many days is not subject to its lockout (0: no device cookies) ...
+    device_cookie_days: int = 30
+    #: ... until this many wrong passwords or codes are sent with that cookie; then it is denied.
+    device_cookie_failures: int = 5
     #: Argon2id cost; RFC 9106's second recommended option by default.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536

@@ -15,6 +15,15 @@ worker and server sees the same one. What must hold:
 
 Wrong codes of two-step sign-in count like wrong passwords: a thief with the password still has
 to guess the code, and is slowed the same way.
+
+Device cookies (OWASP's "Slow Down Online Guessing Attacks with Device Cookies"): a browser that
+presents a valid device cookie for the account (``triage.web.device_cookies``) is a ``Device``
+that ``trusts`` it. Such an attempt is not refused by the account's lock, and its failures are
+not counted on the account but on the device (by the web layer, which denies the cookie after a
+few), so a stranger who keeps the account locked does not keep out its owner on her usual
+browser. The account's count is of failures from browsers without its device cookie, and only a
+sign-in from such a browser (or an admin) clears it: the owner signing in on her own browser
+does not give the stranger a fresh set of guesses.
 """
 
 from __future__ import annotations
@@ -27,6 +36,24 @@ from sqlalchemy.orm import Session
 from . import audit
 from .config import Settings
 from .models import User
+
+
+@dataclass
+class Device:
+    """The browser an attempt comes from, as far as the lockout is concerned.
+
+    ``account`` is the id of the account whose valid, not denied device cookie it presented for
+    this sign-in (``None``: none, a forged, expired or denied one, or another account's).
+    ``failed`` is set when a trusted attempt fails, for the caller to count on the device.
+    """
+
+    account: int | None = None
+    failed: bool = False
+    #: Names the device's own count of failures for the web layer (opaque here).
+    name: str = ""
+
+    def trusts(self, user: User) -> bool:
+        return self.account is not None and self.account == user.id
 
 
 @dataclass(frozen=True)
@@ -56,13 +83,22 @@ def delay(failures: int, rules: LockoutRules) -> timedelta | None:
     return longest
 
 
-def is_locked(user: User, now: datetime) -> bool:
+def is_locked(user: User, now: datetime, device: Device | None = None) -> bool:
+    """Whether ``user`` refuses a sign-in now; never from a ``device`` that the account trusts."""
+    if device is not None and device.trusts(user):
+        return False
     return user.locked_until is not None and user.locked_until > now
 
 
-def record_failure(session: Session, user: User, rules: LockoutRules, now: datetime) -> None:
+def record_failure(
+    session: Session, user: User, rules: LockoutRules, now: datetime, device: Device | None = None
+) -> None:
     """Count a wrong password or code against ``user`` (not while it is locked: see above);
-    lock it when the count reaches the threshold, and audit the lock."""
+    lock it when the count reaches the threshold, and audit the lock. A failure from a trusted
+    ``device`` is marked on it instead, for its own count, and leaves the account's alone."""
+    if device is not None and device.trusts(user):
+        device.failed = True
+        return
     if is_locked(user, now):
         return
     user.failed_logins = (user.failed_logins or 0) + 1
@@ -80,10 +116,26 @@ def record_failure(session: Session, user: User, rules: LockoutRules, now: datet
     )
 
 
-def record_success(user: User) -> None:
-    """A complete sign-in clears the count."""
+def record_success(user: User, device: Device | None = None) -> None:
+    """A complete sign-in clears the count, unless it came from a trusted ``device`` (see
+    above: the count is of the other browsers' failures)."""
+    if device is not None and device.trusts(user):
+        return
     user.failed_logins = 0
     user.locked_until = None
+
+
+def record_device_denied(session: Session, user_id: int, failures: int) -> None:
+    """Audit a device cookie denied after ``failures`` wrong passwords or codes sent with it:
+    from now on that browser is subject to the account's lockout like any other."""
+    audit.append(
+        session,
+        actor=audit.SYSTEM_ACTOR,
+        action="user.device_locked",
+        object_type="user",
+        object_id=user_id,
+        details={"failures": failures},
+    )
 
 
 def lift(session: Session, user: User, *, actor: str) -> bool:

@@ -366,10 +366,13 @@ def authenticate(
     password: str,
     *,
     lockout_rules: lockout.LockoutRules = _LOCKOUT,
+    device: lockout.Device | None = None,
 ) -> User | None:
     """The active, unlocked user with these credentials, or ``None``; a failure is audited with
     its reason, and a wrong password counts towards the account's lockout (``triage.lockout``).
     A locked account gets ``None`` like a wrong password, its password checked all the same.
+    A ``device`` the account trusts (its device cookie) is not refused by the lock, and its
+    failures are marked on it instead of counted on the account.
 
     Success is not audited here: the caller records the sign-in (``record_login``), or, for an
     account with two-step sign-in, asks for the code first (``record_code_requested``).
@@ -377,7 +380,7 @@ def authenticate(
     user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
     ok = passwords_of(session).check(user, password)
     now = datetime.now(UTC)
-    locked = user is not None and lockout.is_locked(user, now)
+    locked = user is not None and lockout.is_locked(user, now, device)
     if user is not None and ok and user.active and not locked:
         return user
     if user is None:
@@ -386,7 +389,7 @@ def authenticate(
         reason = "locked"
     elif not ok:
         reason = "wrong_password"
-        lockout.record_failure(session, user, lockout_rules, now)
+        lockout.record_failure(session, user, lockout_rules, now, device)
     else:
         reason = "disabled"
     record_login_failure(session, user, reason)
@@ -430,8 +433,10 @@ def sign_in_with_code(
     code: str,
     *,
     lockout_rules: lockout.LockoutRules = _LOCKOUT,
+    device: lockout.Device | None = None,
 ) -> User | None:
-    """The second step: the pending account if ``code`` is its current, unused code.
+    """The second step: the pending account if ``code`` is its current, unused code (``device``
+    as for ``authenticate``).
 
     A wrong code is audited and counted towards the lockout like a wrong password; a locked
     account gets ``None`` without a check; an account that changed since the password step
@@ -441,26 +446,30 @@ def sign_in_with_code(
     if user is None:
         return None
     now = datetime.now(UTC)
-    if lockout.is_locked(user, now):
+    if lockout.is_locked(user, now, device):
         record_login_failure(session, user, "locked")
         return None
     if check_totp(session, user, code, actor=str(user.id), purpose="sign-in"):
-        record_login(session, user)
+        record_login(session, user, device)
         return user
-    lockout.record_failure(session, user, lockout_rules, now)
+    lockout.record_failure(session, user, lockout_rules, now, device)
     record_login_failure(session, user, "wrong_code")
     return None
 
 
-def record_login(session: Session, user: User) -> None:
+def record_login(session: Session, user: User, device: lockout.Device | None = None) -> None:
+    """A complete sign-in; the event says whether it came from a browser the account trusts
+    (its device cookie), which may sign in while the account is locked to others."""
     user.last_login_at = datetime.now(UTC)
-    lockout.record_success(user)
+    lockout.record_success(user, device)
+    trusted = device is not None and device.trusts(user)
     audit.append(
         session,
         actor=str(user.id),
         action="auth.login",
         object_type="user",
         object_id=user.id,
+        details={"device": "known"} if trusted else None,
     )
 
 

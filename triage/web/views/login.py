@@ -2,7 +2,8 @@
 
 Sign-in failures all look alike to the user and are all audited. Between the password and the
 code, the session holds nothing but a pending marker (user id, session epoch, time), which
-lapses after five minutes.
+lapses after five minutes. A complete sign-in gives the browser the account's device cookie,
+which lets it past the account's lockout later (``device_cookies``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ... import two_step, users
 from ...lockout import LockoutRules
 from ...models import User
 from ...permissions import Permission
-from .. import sessions
+from .. import device_cookies, sessions
 from ..deps import settings, unit_of_work
 from ..extensions import limiter
 from ..forms.account import CodeForm, LoginForm
@@ -51,8 +52,13 @@ def login_rate() -> str:
 def _login_key() -> str:
     """Guesses are limited per account too: spreading them over addresses does not help. The
     counter is named by a digest of what was typed, never the text (a password typed into the
-    username field would otherwise sit in the limit store)."""
+    username field would otherwise sit in the limit store). A browser with the account's device
+    cookie has a count of its own, so a stranger using up the account's cannot keep its owner
+    out (``device_cookies``)."""
     typed = str(request.form.get("username", "")).strip().lower()[:64]
+    device = device_cookies.recognise(typed)
+    if device.account is not None:
+        return f"login-device:{device.name}"
     return "login:" + hashlib.sha256(typed.encode("utf-8")).hexdigest()[:32]
 
 
@@ -107,7 +113,9 @@ def _sign_in(user: User) -> WerkzeugResponse:
     # the queue after it writes nothing to the session store.
     g.pop("csrf_token", None)  # Flask-WTF's copy for this request belonged to the old session
     generate_csrf()
-    return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
+    response = redirect(safe_next(request.args.get("next")) or url_for("home.index"))
+    device_cookies.issue(response, user)  # this browser is the account's from now on
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -121,15 +129,17 @@ def login() -> Page:
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("login.html", form=form, failed=False), status
+    device = device_cookies.recognise(form.username.data)
     with unit_of_work().begin() as db:
         user = users.authenticate(
-            db, form.username.data, form.password.data, lockout_rules=_lockout()
+            db, form.username.data, form.password.data, lockout_rules=_lockout(), device=device
         )
         if user is not None and user.totp_enabled:
             users.record_code_requested(db, user)
         elif user is not None:
-            users.record_login(db, user)
+            users.record_login(db, user, device)
     if user is None:
+        device_cookies.count_failure(device)
         form.password.data = ""
         return render_template("login.html", form=form, failed=True), 401
     if user.totp_enabled:
@@ -153,10 +163,11 @@ def login_code() -> Page:
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     pending = _pending()
-    waiting = None
+    waiting, username = None, ""
     if pending is not None:
         with unit_of_work().read() as db:
             waiting = users.pending_account(db, *pending)
+            username = waiting.username if waiting is not None else ""
     if pending is None or waiting is None:
         session.pop(PENDING_KEY, None)
         flash(_("Sign in again: the code was not entered in time."), "info")
@@ -165,9 +176,13 @@ def login_code() -> Page:
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("login_code.html", form=form, failed=False), status
+    device = device_cookies.recognise(username)
     with unit_of_work().begin() as db:
-        user = users.sign_in_with_code(db, *pending, form.code.data, lockout_rules=_lockout())
+        user = users.sign_in_with_code(
+            db, *pending, form.code.data, lockout_rules=_lockout(), device=device
+        )
     if user is None:
+        device_cookies.count_failure(device)
         form.code.data = ""
         return render_template("login_code.html", form=form, failed=True), 401
     return _sign_in(user)
