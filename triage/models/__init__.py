@@ -20,6 +20,7 @@ from .outcomes import (
     VictimConsent,
 )
 from .public import MessageDirection, PublicFormToken, PublicMessage, PublicReceipt
+from .queue_count import QueueCount
 from .review import (
     Assessment,
     AssessmentRescore,
@@ -64,6 +65,7 @@ __all__ = [
     "PublicFormToken",
     "PublicMessage",
     "PublicReceipt",
+    "QueueCount",
     "RateLimitCounter",
     "RecipientKind",
     "Report",

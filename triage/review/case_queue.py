@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from ..models import (
     Case,
     Decision,
+    QueueCount,
     Report,
     User,
 )
@@ -147,14 +148,42 @@ def _public_only(session: Session, ids: list[str]) -> set[str]:
     return set(ids) - set(session.scalars(mixed))
 
 
-def _by_rank(session: Session, where: list[ColumnElement[bool]]) -> dict[int, int]:
-    """Open cases matching ``where`` by ``queue_rank``: read from the queue's index alone."""
-    return {
-        int(rank): int(n)
-        for rank, n in session.execute(
-            select(Case.queue_rank, func.count()).where(*where).group_by(Case.queue_rank)
-        )
-    }
+@dataclass(frozen=True)
+class _Tally:
+    """The maintained counts of one scope: cases by ``queue_rank``, and of those the cases whose
+    deadline falls on a day after ``today`` (still on time whatever the hour)."""
+
+    ranks: dict[int, int]
+    later: int = 0
+
+
+def _tally(
+    session: Session,
+    user: User,
+    status: CaseStatus,
+    region: str | None = None,
+    *,
+    today: str = "",
+) -> _Tally:
+    """Cases of ``status`` in the user's scope (and ``region``, if given): a sum of the
+    maintained counts (``models.queue_count``), a row per region, rank and deadline day that has
+    cases, never a count of the cases."""
+    regions = {r for r in (user.region, region) if r}
+    if len(regions) > 1:  # a region outside the user's scope holds nothing she may see
+        return _Tally({})
+    later = case((QueueCount.due_day > today, QueueCount.cases), else_=0)
+    query = select(QueueCount.queue_rank, func.sum(QueueCount.cases), func.sum(later)).where(
+        QueueCount.status == status.value
+    )
+    if regions:
+        query = query.where(QueueCount.region == regions.pop())
+    ranks: dict[int, int] = {}
+    after = 0
+    for rank, n, on_later_days in session.execute(query.group_by(QueueCount.queue_rank)):
+        if n:
+            ranks[int(rank)] = int(n)
+            after += int(on_later_days or 0)
+    return _Tally(ranks, after)
 
 
 def _level_total(ranks: dict[int, int], level: str | None) -> int:
@@ -181,21 +210,38 @@ def _running_claims(session: Session, user: User, now: datetime) -> tuple[int, i
     return len(scoped), sum(holder == user.id for holder in scoped)
 
 
+def _today(now: datetime) -> tuple[str, datetime]:
+    """The UTC day of ``now`` as ``queue_count.due_day`` writes it, and the next midnight."""
+    day = now.astimezone(UTC).date()
+    return day.isoformat(), datetime.combine(day + timedelta(days=1), time(), UTC)
+
+
 def counts(
-    session: Session, user: User, now: datetime, *, ranks: dict[int, int] | None = None
+    session: Session, user: User, now: datetime, *, tally: _Tally | None = None
 ) -> QueueCounts:
     """Open cases in the user's scope, by level, overdue, unclaimed and held by the user.
 
-    Each figure is a count the queue's indexes answer without reading a case: by rank (the
-    levels, and which cases have a deadline), the cases whose deadline is still ahead (overdue
-    is the rest of those with a deadline: the short side in a working service, where only cases
-    opened within the longest response time can still be on time), and the claims running now
-    (unclaimed is the rest). ``ranks`` passes in the by-rank figures when the caller has them.
+    No figure counts the scope's cases. By rank (the levels, and which cases have a deadline)
+    is a sum of the maintained counts. Overdue depends on the clock, which no trigger sees: it
+    is the cases with a deadline less those still on time, which are the counts of the days
+    after today (a few days: no deadline lies further ahead than the longest response time)
+    and today's cases due from now to midnight, counted on the queue's index. Unclaimed is the
+    rest of the claims running now, which are few and read from their own index. ``tally``
+    passes in the scope's counts when the caller has them.
     """
-    scope = [scope_clause(user), Case.status == CaseStatus.OPEN.value]
-    by_rank = _by_rank(session, scope) if ranks is None else ranks
+    today, midnight = _today(now)
+    if tally is None:
+        tally = _tally(session, user, CaseStatus.OPEN, today=today)
+    by_rank = tally.ranks
     dated = sum(n for rank, n in by_rank.items() if rank % 2 == 0)
-    on_time = _count(session, [*scope, Case.queue_rank.in_([0, 2, 4]), Case.deadline_at >= now])
+    due_today = [
+        scope_clause(user),
+        Case.status == CaseStatus.OPEN.value,
+        Case.queue_rank.in_([0, 2, 4]),
+        Case.deadline_at >= now,
+        Case.deadline_at < midnight,
+    ]
+    on_time = tally.later + _count(session, due_today)
     held, mine = _running_claims(session, user, now)
     total = sum(by_rank.values())
     return QueueCounts(
@@ -215,16 +261,16 @@ def queue(
     """One page of the queue in priority order, with the counts of the whole scope.
 
     The page is the first rows of an index scan in the queue's order (``priority_order``), and
-    the figures are counts over the same indexes (``counts``): no query reads every case of the
-    scope. A filter beyond region and level is counted with its condition.
+    the figures are the maintained counts and short index ranges (``counts``): no query reads
+    every case of the scope. A filter beyond status, region and level is counted with its
+    condition.
     """
     filters = filters or QueueFilter()
     now = now or utcnow()
     where = _filtered(user, filters, now)
-    scope_ranks: dict[int, int] | None = None
+    scope: _Tally | None = None
     plain = not (
-        filters.closed
-        or filters.verification
+        filters.verification
         or filters.source
         or filters.overdue
         or filters.mine
@@ -232,10 +278,11 @@ def queue(
         or filters.public
     )
     if plain:
-        ranks = _by_rank(session, _scope(user, filters))
-        total = _level_total(ranks, filters.level)
-        if not filters.region or filters.region == user.region:
-            scope_ranks = ranks
+        status = CaseStatus.CLOSED if filters.closed else CaseStatus.OPEN
+        tally = _tally(session, user, status, filters.region, today=_today(now)[0])
+        total = _level_total(tally.ranks, filters.level)
+        if not filters.closed and (not filters.region or filters.region == user.region):
+            scope = tally
     else:
         total = _count(session, where)
     pages = max(1, -(-total // PAGE_SIZE))
@@ -282,7 +329,7 @@ def queue(
         total=total,
         page=page,
         pages=pages,
-        counts=counts(session, user, now, ranks=scope_ranks),
+        counts=counts(session, user, now, tally=scope),
         now=now,
         filters=filters,
     )
