@@ -25,8 +25,11 @@ Writes are batched: one unit-of-work block per ``batch`` reports or pieces of wo
 that arrive within ``window`` (simulated time) of each other are filed together, in one
 ``file_many``, before the work that falls due among them; so a piece of work can be done up to
 ``window`` after a report that arrived later (a repeat report may still link to a case that
-would have closed a few hours before it came). Each piece of work runs in a savepoint of its
-own, its audit events appended in one step (``audit.batched``).
+would have closed a few hours before it came). The work goes through ``review.batch.Batch``:
+the review services' checks and writes, on the block's cases loaded once, flushed once, the
+block's audit events appended in one step (``OneByOne`` does it through the services one call
+at a time; a test shows both store the same). A call the rules refuse writes nothing, and ends
+that piece of work; what the reviewer did before it stands, as when each step is a request.
 """
 
 from __future__ import annotations
@@ -49,8 +52,8 @@ from .errors import DomainError
 from .intake import bulk, schema
 from .intake.service import Filed
 from .models import AuditEvent, Case, Decision, Report, User
-from .review import assessments, claims, decisions, followups, verification
-from .review.cases import close_case
+from .review import assessments
+from .review.batch import Batch, OneByOne
 from .review.rules import ReviewRules
 from .uow import UnitOfWork
 from .vocab import (
@@ -159,7 +162,9 @@ class Outcome:
 
 
 #: A piece of work waiting for its moment: when, in what order, on which case, what.
-Act = Callable[[Session, datetime], None]
+Act = Callable[[datetime], None]
+#: How the work is written: ``Batch`` (the default) or ``OneByOne`` (the services themselves).
+Desk = Batch | OneByOne
 Event = tuple[datetime, int, "Track", Act]
 
 
@@ -176,8 +181,10 @@ class Simulation:
         rules: ReviewRules | None = None,
         batch: int = BATCH,
         window: timedelta = WINDOW,
+        desk: Callable[[Session, ReviewRules], Desk] = Batch,
     ) -> None:
         self.uow = uow
+        self.make_desk = desk
         self.count = count
         self.window = window
         self.now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -194,6 +201,9 @@ class Simulation:
         self.tracks: dict[str, Track] = {}
         self.outcome = Outcome()
         self.staff: Staff
+        self.desk: Desk
+        #: The newest checklist, read once (``assessments.current_checklist`` lists its folder).
+        self.checklist = assessments.current_checklist()
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -202,8 +212,9 @@ class Simulation:
         arrivals = self.synth.arrival_times(self.count)
         index = 0
         while index < len(arrivals) or self._due():
-            with self.uow.begin() as session:
-                self.staff = Staff.load(session)
+            with self.uow.begin() as session, self.make_desk(session, self.rules) as desk:
+                self.staff, self.desk = Staff.load(session), desk
+                desk.load(self._due_cases())
                 before, steps = index, 0
                 while steps < self.batch:
                     arrival = arrivals[index] if index < len(arrivals) else None
@@ -220,7 +231,7 @@ class Simulation:
                         steps, index = steps + len(group), end
                     elif self._due():
                         at, _, track, act = heapq.heappop(self.events)
-                        self._perform(session, at, track, act)
+                        self._perform(at, track, act)
                         steps += 1
                     else:
                         break
@@ -232,31 +243,32 @@ class Simulation:
     def _due(self) -> bool:
         return bool(self.events) and self.events[0][0] <= self.now
 
+    def _due_cases(self) -> set[str]:
+        """The cases of the next ``batch`` pieces of work due, for the desk to load at once."""
+        taken: list[Event] = []
+        while len(taken) < self.batch and self._due():
+            taken.append(heapq.heappop(self.events))
+        for event in taken:
+            heapq.heappush(self.events, event)
+        return {track.case_id for _, _, track, _ in taken if track.case_id in self.tracks}
+
     def _at(self, at: datetime, track: Track, act: Act) -> None:
         """Schedule ``act`` on the track's case at ``at``; work due after "now" is not done."""
         if at <= self.now:
             heapq.heappush(self.events, (at, self.scheduled, track, act))
             self.scheduled += 1
 
-    def _perform(self, session: Session, at: datetime, track: Track, act: Act) -> None:
-        """Do one piece of work in a savepoint of its own. Work the rules refuse is undone —
-        in the database and in what the simulation remembers — and counted
-        (``refused.<error>``) instead of ending the run: rules change, and a year of cases
-        should not stop at the ten-thousandth. (The tests want none.)"""
+    def _perform(self, at: datetime, track: Track, act: Act) -> None:
+        """Do one piece of work. A step the rules refuse writes nothing and ends the piece of
+        work (what was done before it stands, as a reviewer's earlier requests would); it is
+        counted (``refused.<error>``) instead of ending the run: rules change, and a year of
+        cases should not stop at the ten-thousandth. (The tests want none.)"""
         if track.case_id not in self.tracks:  # closed meanwhile: nothing left to do
             return
-        work, pending, taken = self.outcome.work.copy(), set(track.pending), track.measures_taken
-        first = self.scheduled
         try:
-            with audit.savepoint(session):
-                act(session, at)
+            act(at)
         except DomainError as refused:
-            self.outcome.work = work
             self.outcome.work[f"refused.{type(refused).__name__}"] += 1
-            track.pending, track.measures_taken = pending, taken
-            self.tracks[track.case_id] = track
-            self.events = [e for e in self.events if e[1] < first]
-            heapq.heapify(self.events)
 
     # -- filing -----------------------------------------------------------------------------
 
@@ -279,6 +291,7 @@ class Simulation:
                 )
             )
         filed = bulk.file_many(session, items, on_match="link", rules=self.rules)
+        self.desk.filed(filed)
         for planned, one in zip(group, filed, strict=True):
             self._filed(planned, one)
 
@@ -323,41 +336,32 @@ class Simulation:
 
     # -- a reviewer's session on a case -----------------------------------------------------
 
-    def _claim(self, session: Session, reviewer: User, track: Track, at: datetime) -> Case:
-        return claims.claim(session, reviewer, track.case_id, now=at, rules=self.rules)
-
     def _work(self, track: Track) -> Act:
-        def act(session: Session, at: datetime) -> None:
+        def act(at: datetime) -> None:
             rng = self.rng
             reviewer = self.staff.reviewers[track.region]
-            case = self._claim(session, reviewer, track, at)
+            case = self.desk.claim(reviewer, track.case_id, now=at)
             unverified = case.verification == Verification.UNVERIFIED.value
-            if (
-                unverified
-                and rng.random() < 0.8
-                and not self._verify(session, reviewer, case, track, at)
-            ):
+            if unverified and rng.random() < 0.8 and not self._verify(reviewer, case, track, at):
                 self.outcome.work["unfounded"] += 1
                 self.tracks.pop(track.case_id, None)
                 return
             assess = 0.85 if SourceKind.DIRECT in track.sources else 0.65
             if rng.random() < assess:
-                self._assess(session, reviewer, case, track, at)
+                self._assess(reviewer, case, track, at)
             last = at
             for measure in self._measures(case, track):
-                last = max(last, self._propose(session, reviewer, case, track, measure, at))
+                last = max(last, self._propose(reviewer, case, track, measure, at))
             if last == at and not track.pending and rng.random() < 0.3:
-                self._close_now(session, reviewer, case, track, at)  # nothing left to wait for
+                self._close_now(reviewer, case, track, at)  # nothing left to wait for
                 return
-            claims.release(session, reviewer, case.id, now=at)
+            self.desk.release(reviewer, case.id, now=at)
             if rng.random() < 0.75:
                 self._at(last + timedelta(days=rng.uniform(3, 40)), track, self._close(track))
 
         return act
 
-    def _verify(
-        self, session: Session, reviewer: User, case: Case, track: Track, at: datetime
-    ) -> bool:
+    def _verify(self, reviewer: User, case: Case, track: Track, at: datetime) -> bool:
         """Corroborate the case (``True``), or find it unfounded (``False``: it closes)."""
         rng = self.rng
         corroborated = rng.random() < 0.8
@@ -368,8 +372,7 @@ class Simulation:
             note = rng.choice(texts.CORROBORATION_NOTES[method])
         else:
             note = rng.choice(texts.UNFOUNDED_REASONS)
-        verification.record_verification(
-            session,
+        self.desk.record_verification(
             reviewer,
             case.id,
             version=case.version,
@@ -377,15 +380,12 @@ class Simulation:
             method=method,
             note=note,
             now=at,
-            rules=self.rules,
         )
         if corroborated:
             self.outcome.work["corroborated"] += 1
         return corroborated
 
-    def _assess(
-        self, session: Session, reviewer: User, case: Case, track: Track, at: datetime
-    ) -> None:
+    def _assess(self, reviewer: User, case: Case, track: Track, at: datetime) -> None:
         rng = self.rng
         answers: dict[int, str] = {}
         for number in range(1, 23):
@@ -394,7 +394,7 @@ class Simulation:
             else:
                 noise = 15 if number in _COMMON_ITEMS else 4  # what a report need not say
                 answers[number] = pick(rng, (("yes", noise), ("no", 66), ("unknown", 30)))
-        checklist = assessments.current_checklist()
+        checklist = self.checklist
         computed = scoring.score(checklist, answers).level
         level, reason = computed, None
         roll = rng.random()
@@ -403,8 +403,7 @@ class Simulation:
             reason = rng.choice(texts.OVERRIDE_REASONS)
         elif roll < 0.06 and computed is RiskLevel.HIGH:
             level, reason = RiskLevel.MEDIUM, rng.choice(texts.OVERRIDE_REASONS)
-        assessment = assessments.record_assessment(
-            session,
+        assessment = self.desk.record_assessment(
             reviewer,
             case.id,
             version=case.version,
@@ -413,7 +412,6 @@ class Simulation:
             reason=reason,
             checklist=checklist,
             now=at,
-            rules=self.rules,
         )
         self.outcome.work["assessed"] += 1
         if assessment.override_status is not None:  # a lowering of high: four eyes
@@ -421,16 +419,14 @@ class Simulation:
             self._at(decide_at, track, self._override(assessment.id))
 
     def _override(self, assessment_id: str) -> Act:
-        def act(session: Session, at: datetime) -> None:
+        def act(at: datetime) -> None:
             approve = self.rng.random() < 0.65
-            assessments.decide_override(
-                session,
+            self.desk.decide_override(
                 self.staff.supervisor,
                 assessment_id,
                 approve=approve,
                 reason=None if approve else self.rng.choice(texts.REJECTION_REASONS),
                 now=at,
-                rules=self.rules,
             )
             self.outcome.work["override_approved" if approve else "override_rejected"] += 1
 
@@ -481,7 +477,6 @@ class Simulation:
 
     def _propose(
         self,
-        session: Session,
         reviewer: User,
         case: Case,
         track: Track,
@@ -494,8 +489,7 @@ class Simulation:
         ends_on = None
         if measure == "special_requirements":
             ends_on = at.date() + timedelta(days=rng.choice((90, 180, 364)))
-        decision = decisions.propose(
-            session,
+        decision = self.desk.propose(
             reviewer,
             case.id,
             version=case.version,
@@ -506,7 +500,6 @@ class Simulation:
             wishes_reason=texts.AGAINST_WISHES if measure in track.refused else None,
             today=at.date(),
             now=at,
-            rules=self.rules,
         )
         self.outcome.work[f"proposed.{measure}"] += 1
         if decision.status == DecisionStatus.AWAITING_APPROVAL.value:
@@ -553,24 +546,21 @@ class Simulation:
         return at
 
     def _decide(self, track: Track, decision_id: str) -> Act:
-        def act(session: Session, at: datetime) -> None:
+        def act(at: datetime) -> None:
             track.pending.discard(decision_id)
-            decision = session.get(Decision, decision_id)
+            decision = self.desk.decision(decision_id)
             if decision is None or decision.status != DecisionStatus.AWAITING_APPROVAL.value:
                 return
             roll = self.rng.random()
             supervisor = self.staff.supervisor
             if roll < 0.82:
-                decisions.approve(
-                    session, supervisor, decision_id, version=decision.version, now=at
-                )
+                self.desk.approve(supervisor, decision_id, version=decision.version, now=at)
                 self.outcome.work["approved"] += 1
                 track.measures_taken = True
                 if decision.follow_up_on is not None:
                     self._schedule_follow_up(track, decision_id, decision.follow_up_on)
             elif roll < 0.92:
-                decisions.reject(
-                    session,
+                self.desk.reject(
                     supervisor,
                     decision_id,
                     version=decision.version,
@@ -580,56 +570,47 @@ class Simulation:
                 self.outcome.work["rejected"] += 1
             else:
                 proposer = self.staff.reviewers[track.region]
-                decisions.withdraw(session, proposer, decision_id, version=decision.version)
+                self.desk.withdraw(proposer, decision_id, version=decision.version)
                 self.outcome.work["withdrawn"] += 1
 
         return act
 
     def _follow_up(self, track: Track, decision_id: str) -> Act:
-        def act(session: Session, at: datetime) -> None:
-            decision = session.get(Decision, decision_id)
+        def act(at: datetime) -> None:
+            decision = self.desk.decision(decision_id)
             if decision is None or decision.status != DecisionStatus.IN_EFFECT.value:
                 return
             reviewer = self.staff.reviewers[track.region]
-            self._claim(session, reviewer, track, at)
-            followups.record_follow_up(
-                session,
-                reviewer,
-                decision_id,
-                note=self.rng.choice(texts.FOLLOW_UP_NOTES),
-                now=at,
-                rules=self.rules,
+            self.desk.claim(reviewer, track.case_id, now=at)
+            self.desk.record_follow_up(
+                reviewer, decision_id, note=self.rng.choice(texts.FOLLOW_UP_NOTES), now=at
             )
-            claims.release(session, reviewer, track.case_id, now=at)
+            self.desk.release(reviewer, track.case_id, now=at)
             self.outcome.work["followed_up"] += 1
 
         return act
 
     def _close(self, track: Track) -> Act:
-        def act(session: Session, at: datetime) -> None:
+        def act(at: datetime) -> None:
             if track.pending:  # proposals still wait for the supervisor: come back later
                 self._at(at + timedelta(days=2), track, self._close(track))
                 return
             reviewer = self.staff.reviewers[track.region]
-            case = self._claim(session, reviewer, track, at)
-            self._close_now(session, reviewer, case, track, at)
+            case = self.desk.claim(reviewer, track.case_id, now=at)
+            self._close_now(reviewer, case, track, at)
 
         return act
 
-    def _close_now(
-        self, session: Session, reviewer: User, case: Case, track: Track, at: datetime
-    ) -> None:
+    def _close_now(self, reviewer: User, case: Case, track: Track, at: datetime) -> None:
         """Close the case the reviewer holds, with an outcome that fits what was decided."""
         rng = self.rng
-        close_case(
-            session,
+        self.desk.close_case(
             reviewer,
             case.id,
             version=case.version,
             outcome=pick(rng, _OUTCOMES_MEASURES if track.measures_taken else _OUTCOMES_NONE),
             note=rng.choice(texts.CLOSING_NOTES) or None,
             now=at,
-            rules=self.rules,
         )
         self.outcome.work["closed"] += 1
         self.tracks.pop(track.case_id, None)

@@ -356,7 +356,7 @@ class Reckless(demo_scale.Simulation):
         return ["preventive_talk", *chosen] if case.verification == "unverified" else chosen
 
 
-def test_work_the_rules_refuse_is_undone_and_the_run_goes_on(fresh: Instance) -> None:
+def test_a_step_the_rules_refuse_writes_nothing_and_the_run_goes_on(fresh: Instance) -> None:
     with fresh.uow.begin() as session:
         demo.ensure_accounts(session)
         demo_scale.ensure_staff(session)
@@ -378,9 +378,11 @@ def test_work_the_rules_refuse_is_undone_and_the_run_goes_on(fresh: Instance) ->
     with fresh.uow.read() as session:
         verdict, held, assessed, on_unverified = state(session)
     assert verdict.ok, str(verdict)
-    assert held == 0  # the refused sessions' claims went with them
-    assert assessed == outcome.work["assessed"]  # and so did their assessments
-    assert on_unverified == 0
+    assert on_unverified == 0  # the refused proposals left nothing
+    # What the reviewer did before the refusal stands, as her earlier requests would: her
+    # assessment, and her claim (the session on the case ends there, so nobody releases it).
+    assert assessed == outcome.work["assessed"]
+    assert held == outcome.refused["UnverifiedCase"]
 
 
 def test_a_step_rolled_back_to_its_savepoint_leaves_the_chain_whole(fresh: Instance) -> None:
@@ -441,3 +443,84 @@ def test_the_command_files_the_reports_and_says_what_it_made(fresh: Instance) ->
     assert result.output.count("Synthetic reports") == 2
     with fresh.uow.read() as session:
         assert session.scalar(select(func.count()).select_from(Report)) == 35
+
+
+# -- the batch desk writes what the services write ---------------------------------------------
+
+
+def _stored(instance: Instance) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row the demo's work writes, by table, in key order — without what is random by
+    design (ciphertexts, wrapped keys) or dated by the clock of the run (the audit events' time
+    and so their hashes; the data keys' creation)."""
+    from sqlalchemy import LargeBinary
+
+    from triage.db import Base
+    from triage.models.queue_count import QueueCount
+
+    skipped = {"user_account", "alembic_version"}
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    with instance.uow.read() as session:
+        for table in Base.metadata.sorted_tables:
+            if table.name in skipped:
+                continue
+            columns = [
+                c
+                for c in table.columns
+                if not isinstance(c.type, LargeBinary)
+                and (table.name, c.name)
+                not in {
+                    ("audit_event", "at"),
+                    ("audit_event", "prev_hash"),
+                    ("audit_event", "hash"),
+                    ("data_key", "created_at"),
+                }
+            ]
+            query = select(*columns).order_by(*table.primary_key.columns)
+            found[table.name] = [tuple(row) for row in session.execute(query)]
+        # The queue's counts are kept by triggers on every write of a case: their rows' ids and
+        # the keys that fell back to zero tell how often the cases were written, not what they
+        # hold.
+        counted = select(
+            QueueCount.status, QueueCount.region, QueueCount.queue_rank, QueueCount.cases
+        )
+        found["queue_count"] = sorted(tuple(row) for row in session.execute(counted) if row.cases)
+    return found
+
+
+def test_the_batch_desk_stores_what_the_services_store_one_by_one(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    keyring: Keyring,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same demo run twice — its work through ``review.batch.Batch``, then through the
+    review services one call at a time (``OneByOne``) — with the same ids and case codes, stores
+    the same rows, versions and audit events (all but the run's own clock)."""
+    import uuid
+
+    from triage.intake import bulk
+    from triage.review.batch import Batch, OneByOne
+
+    stored = {}
+    for name, desk in (("batch", Batch), ("one_by_one", OneByOne)):
+        (tmp_path / name).mkdir()
+        instance = _instance(request, "sqlite", tmp_path / name, keyring)
+        serial = iter(range(1, 10**9))
+        monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=next(serial)))
+        codes = iter(range(1, 10**9))
+        monkeypatch.setattr(bulk, "new_case_code", lambda: f"C-{next(codes):09d}")
+        with instance.uow.begin() as session:
+            demo.ensure_accounts(session)
+            demo_scale.ensure_staff(session)
+        outcome = demo_scale.Simulation(
+            instance.uow, 120, seed=SEED, now=NOW, batch=40, desk=desk
+        ).run()
+        assert outcome.refused == {}
+        stored[name] = _stored(instance)
+    batch, one_by_one = stored["batch"], stored["one_by_one"]
+    assert batch.keys() == one_by_one.keys()
+    for table in batch:
+        assert batch[table] == one_by_one[table], table
+    assert len(batch["decision"]) > 10 and len(batch["audit_event"]) > 1000
+    versions = Counter(row[-1] for row in batch["case_file"])  # not all at 1: edits bumped them
+    assert len(versions) > 2, versions

@@ -94,19 +94,20 @@ def _lock_sources(session: Session, tokens: Sequence[str]) -> None:
     )
 
 
-def _first_reports(session: Session, tokens: Sequence[str]) -> dict[str, Report]:
-    """The first report on record of each source token."""
+def _first_reports(session: Session, tokens: Sequence[str]) -> dict[str, str]:
+    """The id of the first report on record of each source token (the report itself is read
+    only for the refusal)."""
     if not tokens:
         return {}
-    found: dict[str, Report] = {}
+    found: dict[str, str] = {}
     rows = session.execute(
-        select(ReportIndex.token, Report)
+        select(ReportIndex.token, Report.id)
         .join(Report, Report.id == ReportIndex.report_id)
         .where(ReportIndex.kind == "url", ReportIndex.token.in_(sorted(set(tokens))))
         .order_by(Report.received_at)
     )
-    for token, report in rows:
-        found.setdefault(token, report)
+    for token, report_id in rows:
+        found.setdefault(token, report_id)
     return found
 
 
@@ -177,7 +178,8 @@ def file_many(
         for n, item in enumerate(items):
             token = sources.get(n)
             if token is not None:
-                first = on_record.get(token) or batch_sources.get(token)
+                on_file = on_record.get(token)
+                first = session.get(Report, on_file) if on_file else batch_sources.get(token)
                 if first is not None:
                     case = session.get(Case, first.case_id) if first.case_id else None
                     raise DuplicateSource(first, case)

@@ -5,6 +5,7 @@ computed or by judgement — waits for another supervisor; an incomplete assessm
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -72,6 +73,48 @@ def record_assessment(
     require_open(found)
     check_version(found, version)
     require_claim(session, user, found, now=now, rules=rules)
+    scored = score_answers(checklist, answers, level, reason, user)
+    outcome = scored.outcome(found)
+    for earlier in session.scalars(
+        select(Assessment).where(
+            Assessment.case_id == found.id,
+            Assessment.override_status == OverrideStatus.PENDING.value,
+        )
+    ):
+        earlier.override_status = OverrideStatus.SUPERSEDED.value
+    assessment = add_assessment(session, user, found, scored, outcome, now=now)
+    put_in_force(found, scored, outcome, rules)
+    flush_edit(session)
+    audit_recorded(session, user, found, assessment, outcome)
+    return assessment
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A checklist's answers scored, and the level its assessor chose."""
+
+    checklist: Checklist
+    result: scoring.Score
+    override: scoring.Override
+
+    def outcome(self, case_: Case) -> scoring.Outcome:
+        """What takes force on the case as it stands (``scoring.assessment_outcome``)."""
+        return scoring.assessment_outcome(
+            RiskLevel(case_.risk_level),
+            self.result.level,
+            self.override.level,
+            incomplete=self.result.incomplete,
+        )
+
+
+def score_answers(
+    checklist: Checklist,
+    answers: scoring.Answers,
+    level: str | None,
+    reason: str | None,
+    user: User,
+) -> Scored:
+    """The answers scored and the assessor's level applied, or the refusal."""
     try:
         result = scoring.score(checklist, answers)
         override = scoring.apply_override(result, level or result.level, reason, by_role=user.role)
@@ -88,28 +131,31 @@ def record_assessment(
                 "choose a level from the list."
             )
         ) from None
-    prior = RiskLevel(found.risk_level)
-    outcome = scoring.assessment_outcome(
-        prior, result.level, override.level, incomplete=result.incomplete
-    )
+    return Scored(checklist, result, override)
 
-    for earlier in session.scalars(
-        select(Assessment).where(
-            Assessment.case_id == found.id,
-            Assessment.override_status == OverrideStatus.PENDING.value,
-        )
-    ):
-        earlier.override_status = OverrideStatus.SUPERSEDED.value
 
+def add_assessment(
+    session: Session,
+    user: User,
+    case_: Case,
+    scored: Scored,
+    outcome: scoring.Outcome,
+    *,
+    now: datetime,
+    flush: bool = True,
+) -> Assessment:
+    """The assessment, its answers sealed (``flush`` as ``sealed.seal``); pending when it
+    waits for a supervisor."""
+    result, override = scored.result, scored.override
     assessment = Assessment(
         id=new_id(),
-        case_id=found.id,
+        case_id=case_.id,
         checklist_version=result.version,
         checklist_revision=result.revision,
         score=result.total,
         unknown_count=result.unknown_count,
         incomplete=result.incomplete,
-        prior_level=prior.value,
+        prior_level=case_.risk_level,
         computed_level=result.level.value,
         level=override.level.value,
         overridden=override.changed,
@@ -119,7 +165,7 @@ def record_assessment(
         payload_version=1,
     )
     session.add(assessment)
-    items = {i.number: i.code for i in checklist.items}
+    items = {i.number: i.code for i in scored.checklist.items}
     sealed.seal(
         session,
         assessment,
@@ -128,34 +174,46 @@ def record_assessment(
             "forced_by": list(result.forced_by),
             "override_reason": override.reason,
         },
+        flush=flush,
     )
-    in_force = outcome.level
+    return assessment
+
+
+def put_in_force(case_: Case, scored: Scored, outcome: scoring.Outcome, rules: ReviewRules) -> None:
+    """The level that takes force, its deadline and the score, on the case."""
     # An incomplete assessment that kept a provisional level leaves it provisional: no
     # checklist settled it.
-    set_level(found, in_force, rules, provisional=found.risk_provisional and outcome.kept)
-    found.risk_score = result.total
-    flush_edit(session)
+    set_level(case_, outcome.level, rules, provisional=case_.risk_provisional and outcome.kept)
+    case_.risk_score = scored.result.total
+
+
+def audit_recorded(
+    session: Session,
+    user: User,
+    case_: Case,
+    assessment: Assessment,
+    outcome: scoring.Outcome,
+) -> None:
     audit.append(
         session,
         actor=str(user.id),
         action="assessment.recorded",
         object_type="case",
-        object_id=found.id,
+        object_id=case_.id,
         details={
             "assessment_id": assessment.id,
-            "checklist_version": result.version,
-            "checklist_revision": result.revision,
-            "score": result.total,
-            "unknown": result.unknown_count,
-            "incomplete": result.incomplete,
-            "prior_level": prior.value,
-            "computed_level": result.level.value,
-            "level": override.level.value,
-            "in_force": in_force.value,
+            "checklist_version": assessment.checklist_version,
+            "checklist_revision": assessment.checklist_revision,
+            "score": assessment.score,
+            "unknown": assessment.unknown_count,
+            "incomplete": assessment.incomplete,
+            "prior_level": assessment.prior_level,
+            "computed_level": assessment.computed_level,
+            "level": assessment.level,
+            "in_force": outcome.level.value,
             "override_pending": outcome.needs_supervisor,
         },
     )
-    return assessment
 
 
 def pending_overrides(session: Session, supervisor: User) -> Sequence[tuple[Assessment, Case]]:
@@ -187,11 +245,8 @@ def pending_for(session: Session, supervisor: User, assessment_id: str) -> tuple
     return row[0], row[1]
 
 
-def _pending(session: Session, supervisor: User, assessment_id: str) -> tuple[Assessment, Case]:
-    assessment = session.get(Assessment, assessment_id)
-    if assessment is None:
-        raise AssessmentNotFound()
-    found = get_case(session, supervisor, assessment.case_id)  # scope
+def check_decider(supervisor: User, assessment: Assessment) -> None:
+    """A lowering waiting for a decision, decided by a supervisor other than its assessor."""
     if assessment.override_status != OverrideStatus.PENDING.value:
         raise NotAwaitingApproval(N_("This lowering of the level no longer waits for a decision."))
     if supervisor.role != Role.SUPERVISOR.value:
@@ -200,6 +255,53 @@ def _pending(session: Session, supervisor: User, assessment_id: str) -> tuple[As
         raise SelfApprovalRefused(
             N_("Another supervisor must approve your own lowering of a level.")
         )
+
+
+def decided_status(approve: bool) -> OverrideStatus:
+    return OverrideStatus.APPROVED if approve else OverrideStatus.REJECTED
+
+
+def settle(
+    session: Session,
+    supervisor: User,
+    case_: Case,
+    assessment: Assessment,
+    *,
+    approve: bool,
+    reason: str,
+    rules: ReviewRules,
+) -> None:
+    """After the decision is recorded on the assessment: an approved lowering takes force on
+    an open case; a rejection's reason is sealed beside the answers (an audited read)."""
+    if approve:
+        if case_.status == "open":
+            set_level(case_, RiskLevel(assessment.level), rules, provisional=False)
+    else:
+        payload = sealed.open_payload(
+            session, assessment, actor=str(supervisor.id), purpose="assessment.override_decision"
+        )
+        sealed.seal(session, assessment, {**payload, "rejection_reason": reason})
+
+
+def audit_override(
+    session: Session, supervisor: User, case_: Case, assessment: Assessment, approve: bool
+) -> None:
+    audit.append(
+        session,
+        actor=str(supervisor.id),
+        action="assessment.override_approved" if approve else "assessment.override_rejected",
+        object_type="case",
+        object_id=case_.id,
+        details={"assessment_id": assessment.id, "level": assessment.level},
+    )
+
+
+def _pending(session: Session, supervisor: User, assessment_id: str) -> tuple[Assessment, Case]:
+    assessment = session.get(Assessment, assessment_id)
+    if assessment is None:
+        raise AssessmentNotFound()
+    found = get_case(session, supervisor, assessment.case_id)  # scope
+    check_decider(supervisor, assessment)
     return assessment, found
 
 
@@ -226,7 +328,7 @@ def decide_override(
             Assessment.override_status == OverrideStatus.PENDING.value,
         )
         .values(
-            override_status=(OverrideStatus.APPROVED if approve else OverrideStatus.REJECTED).value,
+            override_status=decided_status(approve).value,
             override_decided_by=supervisor.id,
             override_decided_at=now,
         )
@@ -237,30 +339,25 @@ def decide_override(
             N_("Another supervisor decided this lowering of the level first.")
         )
     session.refresh(assessment)
-    if approve:
-        if found.status == "open":
-            set_level(found, RiskLevel(assessment.level), rules, provisional=False)
-    else:
-        payload = sealed.open_payload(
-            session, assessment, actor=str(supervisor.id), purpose="assessment.override_decision"
-        )
-        sealed.seal(session, assessment, {**payload, "rejection_reason": written})
+    settle(session, supervisor, found, assessment, approve=approve, reason=written, rules=rules)
     flush_edit(session)
-    audit.append(
-        session,
-        actor=str(supervisor.id),
-        action="assessment.override_approved" if approve else "assessment.override_rejected",
-        object_type="case",
-        object_id=found.id,
-        details={"assessment_id": assessment.id, "level": assessment.level},
-    )
+    audit_override(session, supervisor, found, assessment, approve)
     return assessment
 
 
 __all__ = [
+    "Scored",
+    "add_assessment",
+    "audit_override",
+    "audit_recorded",
+    "check_decider",
     "current_checklist",
     "decide_override",
+    "decided_status",
     "pending_for",
     "pending_overrides",
+    "put_in_force",
     "record_assessment",
+    "score_answers",
+    "settle",
 ]

@@ -195,7 +195,9 @@ def write_note(
     *,
     decision_id: str | None = None,
     now: datetime | None = None,
+    flush: bool = True,
 ) -> CaseNote:
+    """A sealed note on the case; ``flush`` as ``sealed.seal`` (a batch flushes once)."""
     note = CaseNote(
         id=new_id(),
         case_id=case_.id,
@@ -206,8 +208,18 @@ def write_note(
         payload_version=1,
     )
     session.add(note)
-    sealed.seal(session, note, {"text": text})
+    sealed.seal(session, note, {"text": text}, flush=flush)
     return note
+
+
+_CLAIM_FIRST = N_("Claim this case before working on it.")
+
+
+def check_claim(user: User, case_: Case) -> None:
+    """``require_claim``'s rule on a case whose holder is known (loaded in the transaction that
+    holds its lock): the user must hold it."""
+    if case_.claimed_by != user.id:
+        raise ClaimRequired(_CLAIM_FIRST)
 
 
 def require_claim(
@@ -232,7 +244,7 @@ def require_claim(
         .execution_options(synchronize_session=False)
     )
     if rowcount(result) != 1:
-        raise ClaimRequired(N_("Claim this case before working on it."))
+        raise ClaimRequired(_CLAIM_FIRST)
     # Keep the loaded object in step without a version bump: claims are not edits.
     session.refresh(case_, attribute_names=["claimed_by", "claim_expires_at"])
 
@@ -284,12 +296,7 @@ def close_case(
     found = get_case(session, user, ref)
     require_open(found)
     check_version(found, version)
-    try:
-        chosen = CaseOutcome(outcome)
-    except ValueError:
-        raise InvalidInput(N_("Choose how the case ended.")) from None
-    if chosen not in CLOSING_OUTCOMES:
-        raise InvalidInput(N_("An unfounded report is recorded through verification."))
+    chosen = closing_outcome(outcome)
     require_claim(session, user, found, now=now, rules=rules)
     waiting = session.scalar(
         select(func.count()).where(
@@ -297,13 +304,7 @@ def close_case(
             Decision.status == DecisionStatus.AWAITING_APPROVAL.value,
         )
     )
-    if waiting:
-        raise PendingDecisions(
-            N_(
-                "Proposals on this case still wait for approval: withdraw them or have them "
-                "decided before closing."
-            )
-        )
+    check_nothing_waits(waiting or 0)
     text = clean_text(note, "closing note", required=False)
     if text:
         write_note(session, user, found, NoteKind.CLOSING, text, now=now)
@@ -311,15 +312,38 @@ def close_case(
     return found
 
 
-def mark_closed(
-    session: Session, user: User, found: Case, outcome: CaseOutcome, *, now: datetime
-) -> None:
+def closing_outcome(outcome: str) -> CaseOutcome:
+    """The outcome a reviewer chose when closing by hand, or ``InvalidInput``."""
+    try:
+        chosen = CaseOutcome(outcome)
+    except ValueError:
+        raise InvalidInput(N_("Choose how the case ended.")) from None
+    if chosen not in CLOSING_OUTCOMES:
+        raise InvalidInput(N_("An unfounded report is recorded through verification."))
+    return chosen
+
+
+def check_nothing_waits(waiting: int) -> None:
+    """No case closes while ``waiting`` proposals on it wait for approval."""
+    if waiting:
+        raise PendingDecisions(
+            N_(
+                "Proposals on this case still wait for approval: withdraw them or have them "
+                "decided before closing."
+            )
+        )
+
+
+def set_closed(found: Case, outcome: CaseOutcome, *, now: datetime) -> None:
+    """The case's columns once closed: outcome, time, and no holder."""
     found.status = CaseStatus.CLOSED.value
     found.outcome = outcome.value
     found.closed_at = now
     found.claimed_by = None
     found.claim_expires_at = None
-    flush_edit(session)
+
+
+def audit_closed(session: Session, user: User, found: Case, outcome: CaseOutcome) -> None:
     audit.append(
         session,
         actor=str(user.id),
@@ -328,6 +352,14 @@ def mark_closed(
         object_id=found.id,
         details={"outcome": outcome.value},
     )
+
+
+def mark_closed(
+    session: Session, user: User, found: Case, outcome: CaseOutcome, *, now: datetime
+) -> None:
+    set_closed(found, outcome, now=now)
+    flush_edit(session)
+    audit_closed(session, user, found, outcome)
 
 
 def eligible_holders(session: Session, case_: Case) -> Sequence[User]:

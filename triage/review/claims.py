@@ -36,10 +36,36 @@ from .rules import ReviewRules
 _TAKE_ATTEMPTS = 5
 
 
+_HELD = N_("Another reviewer holds this case. Try again after they release it.")
+_NOT_HELD = N_("You do not hold this case.")
+
+
 def _free(now: datetime) -> ColumnElement[bool]:
+    """Nobody holds the case, or the claim expired: in SQL, for the compare-and-set (``free``
+    is the same rule on a loaded case)."""
     return or_(
         Case.claimed_by.is_(None), Case.claim_expires_at.is_(None), Case.claim_expires_at < now
     )
+
+
+def free(case_: Case, now: datetime) -> bool:
+    """``_free`` on a case whose holder is known (loaded in the transaction that holds its
+    lock)."""
+    return (
+        case_.claimed_by is None or case_.claim_expires_at is None or case_.claim_expires_at < now
+    )
+
+
+def check_claimable(user: User, case_: Case, now: datetime) -> None:
+    """``claim``'s rule on a loaded case: free, or already the user's."""
+    if not (free(case_, now) or case_.claimed_by == user.id):
+        raise ClaimConflict(_HELD)
+
+
+def check_releasable(user: User, case_: Case) -> None:
+    """``release``'s rule on a loaded case: only the holder gives a claim up."""
+    if case_.claimed_by != user.id:
+        raise ClaimConflict(_NOT_HELD)
 
 
 def _set_holder(
@@ -64,7 +90,7 @@ def _set_holder(
     return rowcount(result) == 1
 
 
-def _audit_claim(session: Session, user: User, case_: Case, previous: int | None, via: str) -> None:
+def audit_claim(session: Session, user: User, case_: Case, previous: int | None, via: str) -> None:
     details: dict[str, str | int | bool | None] = {"via": via}
     if previous is not None and previous != user.id:
         details["took_over_expired_claim_of"] = previous
@@ -96,12 +122,10 @@ def claim(
     if not _set_holder(session, found.id, user.id, now, rules, mine_ok=True):
         session.refresh(found)
         require_open(found)
-        raise ClaimConflict(
-            N_("Another reviewer holds this case. Try again after they release it.")
-        )
+        raise ClaimConflict(_HELD)
     session.refresh(found)
     if not already_mine:
-        _audit_claim(session, user, found, previous, "claim")
+        audit_claim(session, user, found, previous, "claim")
     return found
 
 
@@ -139,7 +163,7 @@ def take_next(
         if _set_holder(session, case_id, user.id, now, rules, mine_ok=False):
             found = session.get(Case, case_id, populate_existing=True)
             assert found is not None
-            _audit_claim(session, user, found, previous, "take_next")
+            audit_claim(session, user, found, previous, "take_next")
             return found
         tried.append(case_id)
     return None
@@ -156,17 +180,21 @@ def release(session: Session, user: User, ref: str, *, now: datetime | None = No
         .execution_options(synchronize_session=False)
     )
     if rowcount(result) != 1:
-        raise ClaimConflict(N_("You do not hold this case."))
+        raise ClaimConflict(_NOT_HELD)
     session.refresh(found)
+    audit_released(session, user, found)
+    return found
+
+
+def audit_released(session: Session, user: User, case_: Case) -> None:
     audit.append(
         session,
         actor=str(user.id),
         action="case.released",
         object_type="case",
-        object_id=found.id,
+        object_id=case_.id,
         details={"reason": "released"},
     )
-    return found
 
 
 def reassign(

@@ -34,7 +34,16 @@ from .cases import clean_text, get_case, require_claim, require_open, utcnow
 from .errors import ConsentRequired
 from .rules import ReviewRules
 
-__all__ = ["ConsentState", "in_force", "record", "require", "states"]
+__all__ = [
+    "ConsentState",
+    "check_given",
+    "from_her_report",
+    "from_row",
+    "in_force",
+    "record",
+    "require",
+    "states",
+]
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,7 @@ def _her_reports(session: Session, user: User, case_: Case) -> Opened:
     return opened
 
 
-def _from_her_report(
+def from_her_report(
     session: Session, user: User, case_: Case, opened: Opened | None = None
 ) -> ConsentState | None:
     """Her answer on support services in a direct report she filed herself, if any (a relative's
@@ -94,6 +103,16 @@ def _from_her_report(
     return state
 
 
+def from_row(row: VictimConsent) -> ConsentState:
+    """Her answer as a reviewer recorded it."""
+    return ConsentState(
+        RecipientKind(row.recipient_kind),
+        ConsentAnswer(row.answer),
+        ConsentMethod(row.method),
+        row.recorded_at,
+    )
+
+
 def in_force(
     session: Session,
     user: User,
@@ -110,11 +129,9 @@ def in_force(
         .limit(1)
     ).first()
     if row is not None:
-        return ConsentState(
-            kind, ConsentAnswer(row.answer), ConsentMethod(row.method), row.recorded_at
-        )
+        return from_row(row)
     if kind is RecipientKind.SUPPORT:
-        return _from_her_report(session, user, case_, opened) or ConsentState(kind, None)
+        return from_her_report(session, user, case_, opened) or ConsentState(kind, None)
     return ConsentState(kind, None)
 
 
@@ -138,10 +155,14 @@ _REFUSALS = {
 def require(session: Session, user: User, case_: Case, kind: RecipientKind) -> ConsentState:
     """Her yes for ``kind``, or ``ConsentRequired``."""
     state = in_force(session, user, case_, kind)
-    if not state.given:
-        refusal = _REFUSALS[kind]
-        raise ConsentRequired(refusal)
+    check_given(state)
     return state
+
+
+def check_given(state: ConsentState) -> None:
+    """``ConsentRequired`` unless her answer in force is yes."""
+    if not state.given:
+        raise ConsentRequired(_REFUSALS[state.kind])
 
 
 def record(

@@ -9,9 +9,10 @@ A measure never "ends" by a background job: a decision in effect whose ``ends_on
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -166,25 +167,214 @@ def options_for(case_: Case) -> list[MeasureOption]:
     return found
 
 
-def _refused_wishes(session: Session, user: User, case_: Case, code: str) -> bool:
-    """Whether a direct report on the case records that the victim refused this measure."""
+def wishes_refuse(code: str, payloads: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether one of the direct reports' payloads records that the victim refused the measure
+    ``code``. ``payloads`` is read only as far as needed (each is an audited read), and not at
+    all for a measure she cannot have refused."""
     key = _WISH_KEYS.get(code)
     if key is None:
         return False
+    return any(_refusal(p.get(key), p.get("reporter")) for p in payloads)
+
+
+def _direct_payloads(session: Session, user: User, case_: Case) -> Iterator[Mapping[str, Any]]:
     for report in session.scalars(
         select(Report).where(
             Report.case_id == case_.id, Report.source_kind == SourceKind.DIRECT.value
         )
     ):
         try:
-            payload = sealed.open_payload(
+            yield sealed.open_payload(
                 session, report, actor=str(user.id), purpose="decision.check_wishes"
             )
         except sealed.PayloadShredded:
             continue
-        if _refusal(payload.get(key), payload.get("reporter")):
-            return True
-    return False
+
+
+def _refused_wishes(session: Session, user: User, case_: Case, code: str) -> bool:
+    """Whether a direct report on the case records that the victim refused this measure."""
+    return wishes_refuse(code, _direct_payloads(session, user, case_))
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A proposal's form, checked against the catalogue and the dates the law allows."""
+
+    measure: measures.Measure
+    rationale: str
+    legal_basis: str
+    grounds: list[str]
+    starts_on: date
+    ends_on: date | None
+    follow_up_on: date | None
+
+
+def check_form(
+    *,
+    measure: str,
+    rationale: str,
+    grounds: Sequence[str],
+    legal_basis: str | None,
+    starts_on: date | None,
+    ends_on: date | None,
+    follow_up_on: date | None,
+    today: date,
+    rules: ReviewRules,
+) -> Proposal:
+    """``propose``'s checks of what was typed and chosen, before the case is looked at."""
+    try:
+        chosen = measures.get_measure(measure)
+    except measures.UnknownMeasure:
+        raise InvalidDecision(N_("Choose a measure from the list.")) from None
+    rationale_text = clean_text(rationale, "rationale")
+    basis = (legal_basis or "").strip()
+    if len(basis) > 200:
+        raise InvalidDecision(N_("The legal basis is too long (at most 200 characters)."))
+    codes = list(dict.fromkeys(grounds))
+    wrong = rules.legal.unknown_for(chosen.code, codes)
+    if wrong:
+        raise InvalidDecision(
+            N_("%(grounds)s is not a legal ground of this measure: choose from its list."),
+            grounds=", ".join(wrong),
+        )
+    if chosen.aimed_at_aggressor and not codes and not basis:
+        raise InvalidDecision(
+            N_(
+                "Choose the legal grounds of a measure on the aggressor, or type the article "
+                "if it is not on the list."
+            )
+        )
+    start, end, follow_up = check_dates(
+        chosen,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        follow_up_on=follow_up_on,
+        today=today,
+        follow_up_days=rules.follow_up_days,
+    )
+    return Proposal(chosen, rationale_text, basis, codes, start, end, follow_up)
+
+
+def check_on_case(
+    proposal: Proposal, case_: Case, *, against: bool, wishes_reason: str | None
+) -> tuple[measures.ProposalCheck, str]:
+    """The measure's rules on the case as it stands (``measures.check_proposal``), and the
+    reason given for going against her wishes."""
+    reason = clean_text(wishes_reason, "reason", required=False)
+    try:
+        check = measures.check_proposal(
+            proposal.measure,
+            verification=case_.verification,
+            victim_complaint=case_.victim_complaint,
+            against_victim_wishes=against,
+            reason=reason if against else (reason or proposal.rationale),
+        )
+    except measures.UnverifiedSource:
+        raise UnverifiedCase(
+            N_(
+                "This measure is aimed at the alleged aggressor and the case is not corroborated. "
+                "Record corroboration first; supportive measures for the victim are allowed now."
+            )
+        ) from None
+    except measures.ReasonRequired:
+        raise ReasonRequired(
+            N_("This measure goes against the victim's recorded wishes: write down why.")
+        ) from None
+    return check, reason
+
+
+def add_decision(
+    session: Session,
+    user: User,
+    case_: Case,
+    proposal: Proposal,
+    check: measures.ProposalCheck,
+    *,
+    against: bool,
+    reason: str,
+    now: datetime,
+    flush: bool = True,
+) -> Decision:
+    """The proposed decision, its rationale, legal basis and reason sealed (``flush`` as
+    ``sealed.seal``)."""
+    chosen = proposal.measure
+    status = (
+        DecisionStatus.AWAITING_APPROVAL if check.needs_supervisor else DecisionStatus.IN_EFFECT
+    )
+    decision = Decision(
+        id=new_id(),
+        case_id=case_.id,
+        measure=chosen.code,
+        tier=chosen.tier.value,
+        grounds=proposal.grounds,
+        starts_on=proposal.starts_on,
+        ends_on=proposal.ends_on,
+        follow_up_on=proposal.follow_up_on,
+        status=status.value,
+        approval_because=",".join(check.approval_because) or None,
+        against_victim_wishes=against,
+        proposed_by=user.id,
+        proposed_at=now,
+        version=1,
+        payload_version=1,
+    )
+    session.add(decision)
+    sealed.seal(
+        session,
+        decision,
+        {
+            "rationale": proposal.rationale,
+            "legal_basis": proposal.legal_basis or None,
+            "wishes_reason": reason if against else None,
+        },
+        flush=flush,
+    )
+    return decision
+
+
+def audit_proposed(
+    session: Session, user: User, decision: Decision, check: measures.ProposalCheck
+) -> None:
+    audit.append(
+        session,
+        actor=str(user.id),
+        action="decision.proposed",
+        object_type="decision",
+        object_id=decision.id,
+        details={
+            "case_id": decision.case_id,
+            "measure": decision.measure,
+            "tier": decision.tier,
+            "grounds": list(decision.grounds or ()),
+            "status": decision.status,
+            "approval_because": list(check.approval_because),
+            "against_victim_wishes": decision.against_victim_wishes,
+        },
+    )
+
+
+def audit_decided(session: Session, actor: User, action: str, decision: Decision) -> None:
+    """``decision.approved`` or ``decision.rejected``."""
+    audit.append(
+        session,
+        actor=str(actor.id),
+        action=action,
+        object_type="decision",
+        object_id=decision.id,
+        details={"case_id": decision.case_id, "measure": decision.measure},
+    )
+
+
+def audit_withdrawn(session: Session, user: User, decision: Decision, reason: str) -> None:
+    """``reason``: ``by_proposer``, or ``case_unfounded`` (verification withdrew it)."""
+    audit.append(
+        session,
+        actor=str(user.id),
+        action="decision.withdrawn",
+        object_type="decision",
+        object_id=decision.id,
+        details={"case_id": decision.case_id, "reason": reason},
+    )
 
 
 def propose(
@@ -219,107 +409,27 @@ def propose(
     found = get_case(session, user, ref)
     require_open(found)
     check_version(found, version)
-    try:
-        chosen = measures.get_measure(measure)
-    except measures.UnknownMeasure:
-        raise InvalidDecision(N_("Choose a measure from the list.")) from None
-    rationale_text = clean_text(rationale, "rationale")
-    basis = (legal_basis or "").strip()
-    if len(basis) > 200:
-        raise InvalidDecision(N_("The legal basis is too long (at most 200 characters)."))
-    codes = list(dict.fromkeys(grounds))
-    wrong = rules.legal.unknown_for(chosen.code, codes)
-    if wrong:
-        raise InvalidDecision(
-            N_("%(grounds)s is not a legal ground of this measure: choose from its list."),
-            grounds=", ".join(wrong),
-        )
-    if chosen.aimed_at_aggressor and not codes and not basis:
-        raise InvalidDecision(
-            N_(
-                "Choose the legal grounds of a measure on the aggressor, or type the article "
-                "if it is not on the list."
-            )
-        )
-    start, end, follow_up = check_dates(
-        chosen,
+    proposal = check_form(
+        measure=measure,
+        rationale=rationale,
+        grounds=grounds,
+        legal_basis=legal_basis,
         starts_on=starts_on,
         ends_on=ends_on,
         follow_up_on=follow_up_on,
         today=today,
-        follow_up_days=rules.follow_up_days,
+        rules=rules,
     )
     require_claim(session, user, found, now=now, rules=rules)
-    if chosen.needs_victim_consent:
+    if proposal.measure.needs_victim_consent:
         consent.require(session, user, found, RecipientKind.SUPPORT)
-    against = against_victim_wishes or _refused_wishes(session, user, found, chosen.code)
-    reason = clean_text(wishes_reason, "reason", required=False)
-    try:
-        check = measures.check_proposal(
-            chosen,
-            verification=found.verification,
-            victim_complaint=found.victim_complaint,
-            against_victim_wishes=against,
-            reason=reason if against else (reason or rationale_text),
-        )
-    except measures.UnverifiedSource:
-        raise UnverifiedCase(
-            N_(
-                "This measure is aimed at the alleged aggressor and the case is not corroborated. "
-                "Record corroboration first; supportive measures for the victim are allowed now."
-            )
-        ) from None
-    except measures.ReasonRequired:
-        raise ReasonRequired(
-            N_("This measure goes against the victim's recorded wishes: write down why.")
-        ) from None
-
-    status = (
-        DecisionStatus.AWAITING_APPROVAL if check.needs_supervisor else DecisionStatus.IN_EFFECT
-    )
-    decision = Decision(
-        id=new_id(),
-        case_id=found.id,
-        measure=chosen.code,
-        tier=chosen.tier.value,
-        grounds=codes,
-        starts_on=start,
-        ends_on=end,
-        follow_up_on=follow_up,
-        status=status.value,
-        approval_because=",".join(check.approval_because) or None,
-        against_victim_wishes=against,
-        proposed_by=user.id,
-        proposed_at=now,
-        payload_version=1,
-    )
-    session.add(decision)
-    sealed.seal(
-        session,
-        decision,
-        {
-            "rationale": rationale_text,
-            "legal_basis": basis or None,
-            "wishes_reason": reason if against else None,
-        },
+    against = against_victim_wishes or _refused_wishes(session, user, found, proposal.measure.code)
+    check, reason = check_on_case(proposal, found, against=against, wishes_reason=wishes_reason)
+    decision = add_decision(
+        session, user, found, proposal, check, against=against, reason=reason, now=now
     )
     flush_edit(session)
-    audit.append(
-        session,
-        actor=str(user.id),
-        action="decision.proposed",
-        object_type="decision",
-        object_id=decision.id,
-        details={
-            "case_id": found.id,
-            "measure": chosen.code,
-            "tier": chosen.tier.value,
-            "grounds": list(codes),
-            "status": status.value,
-            "approval_because": list(check.approval_because),
-            "against_victim_wishes": against,
-        },
-    )
+    audit_proposed(session, user, decision, check)
     return decision
 
 
@@ -345,14 +455,16 @@ def awaiting_for(session: Session, supervisor: User, decision_id: str) -> tuple[
     return decision, found
 
 
-def _approvable(
-    session: Session, supervisor: User, decision_id: str, version: int | None
-) -> tuple[Decision, Case]:
-    decision, found = get_for(session, supervisor, decision_id)
+_STALE = N_("Someone else changed this proposal; reload the page.")
+
+
+def check_decidable(supervisor: User, decision: Decision, version: int | None) -> None:
+    """What approving and rejecting both need: a proposal still waiting, as the supervisor saw
+    it, and four eyes (a supervisor other than the proposer)."""
     if decision.status != DecisionStatus.AWAITING_APPROVAL.value:
         raise NotAwaitingApproval(N_("This proposal no longer waits for approval."))
     if version is None or int(version) != decision.version:
-        raise StaleEdit(N_("Someone else changed this proposal; reload the page."))
+        raise StaleEdit(_STALE)
     try:
         measures.check_approver(decision.proposed_by, supervisor.id, supervisor.role)
     except measures.SelfApproval:
@@ -361,6 +473,60 @@ def _approvable(
         ) from None
     except measures.ApproverNotSupervisor:
         raise ApproverNotSupervisor() from None
+
+
+def check_approvable(decision: Decision, case_: Case, today: date) -> None:
+    """What approving needs besides: the case open, corroborated for a measure on the
+    aggressor, and the measure's end date not past."""
+    if case_.status != CaseStatus.OPEN.value:
+        raise NotAwaitingApproval(N_("The case is closed."))
+    tier = MeasureTier(decision.tier)
+    if tier in measures.AIMED_AT_AGGRESSOR and case_.verification != Verification.CORROBORATED:
+        raise UnverifiedCase(
+            N_("The case is no longer corroborated; this measure cannot be approved.")
+        )
+    if decision.ends_on is not None and decision.ends_on < today:
+        raise NotAwaitingApproval(
+            N_("This measure's end date has passed; propose it again with new dates.")
+        )
+
+
+def set_approved(decision: Decision, supervisor: User, now: datetime) -> None:
+    decision.status = DecisionStatus.IN_EFFECT.value
+    decision.approved_by = supervisor.id
+    decision.approved_at = now
+
+
+def seal_rejection(session: Session, supervisor: User, decision: Decision, reason: str) -> None:
+    """The rejection's reason sealed beside the proposal's payload (an audited read), and the
+    decision's columns set."""
+    payload = sealed.open_payload(
+        session, decision, actor=str(supervisor.id), purpose="decision.reject"
+    )
+    sealed.seal(session, decision, {**payload, "rejection_reason": reason})
+
+
+def set_rejected(decision: Decision, supervisor: User, now: datetime) -> None:
+    decision.status = DecisionStatus.REJECTED.value
+    decision.rejected_by = supervisor.id
+    decision.rejected_at = now
+
+
+def check_withdrawable(user: User, decision: Decision, version: int | None) -> None:
+    """Only the proposer takes back a proposal, while it waits, as she saw it."""
+    if decision.proposed_by != user.id:
+        raise NotYourProposal()
+    if decision.status != DecisionStatus.AWAITING_APPROVAL.value:
+        raise NotAwaitingApproval(N_("Only a proposal that waits for approval can be withdrawn."))
+    if version is None or int(version) != decision.version:
+        raise StaleEdit(_STALE)
+
+
+def _approvable(
+    session: Session, supervisor: User, decision_id: str, version: int | None
+) -> tuple[Decision, Case]:
+    decision, found = get_for(session, supervisor, decision_id)
+    check_decidable(supervisor, decision, version)
     return decision, found
 
 
@@ -376,29 +542,10 @@ def approve(
     the case was closed or lost its corroboration meanwhile."""
     now = now or utcnow()
     decision, found = _approvable(session, supervisor, decision_id, version)
-    if found.status != CaseStatus.OPEN.value:
-        raise NotAwaitingApproval(N_("The case is closed."))
-    tier = MeasureTier(decision.tier)
-    if tier in measures.AIMED_AT_AGGRESSOR and found.verification != Verification.CORROBORATED:
-        raise UnverifiedCase(
-            N_("The case is no longer corroborated; this measure cannot be approved.")
-        )
-    if decision.ends_on is not None and decision.ends_on < now.date():
-        raise NotAwaitingApproval(
-            N_("This measure's end date has passed; propose it again with new dates.")
-        )
-    decision.status = DecisionStatus.IN_EFFECT.value
-    decision.approved_by = supervisor.id
-    decision.approved_at = now
-    flush_edit(session, N_("Someone else changed this proposal; reload the page."))
-    audit.append(
-        session,
-        actor=str(supervisor.id),
-        action="decision.approved",
-        object_type="decision",
-        object_id=decision.id,
-        details={"case_id": found.id, "measure": decision.measure},
-    )
+    check_approvable(decision, found, now.date())
+    set_approved(decision, supervisor, now)
+    flush_edit(session, _STALE)
+    audit_decided(session, supervisor, "decision.approved", decision)
     return decision
 
 
@@ -414,45 +561,21 @@ def reject(
     """A supervisor other than the proposer rejects, with a written (sealed) reason."""
     now = now or utcnow()
     text = clean_text(reason, "reason for the rejection")
-    decision, found = _approvable(session, supervisor, decision_id, version)
-    payload = sealed.open_payload(
-        session, decision, actor=str(supervisor.id), purpose="decision.reject"
-    )
-    sealed.seal(session, decision, {**payload, "rejection_reason": text})
-    decision.status = DecisionStatus.REJECTED.value
-    decision.rejected_by = supervisor.id
-    decision.rejected_at = now
-    flush_edit(session, N_("Someone else changed this proposal; reload the page."))
-    audit.append(
-        session,
-        actor=str(supervisor.id),
-        action="decision.rejected",
-        object_type="decision",
-        object_id=decision.id,
-        details={"case_id": found.id, "measure": decision.measure},
-    )
+    decision, _ = _approvable(session, supervisor, decision_id, version)
+    seal_rejection(session, supervisor, decision, text)
+    set_rejected(decision, supervisor, now)
+    flush_edit(session, _STALE)
+    audit_decided(session, supervisor, "decision.rejected", decision)
     return decision
 
 
 def withdraw(session: Session, user: User, decision_id: str, *, version: int | None) -> Decision:
     """The proposer takes back a proposal that still waits for approval."""
-    decision, found = get_for(session, user, decision_id)
-    if decision.proposed_by != user.id:
-        raise NotYourProposal()
-    if decision.status != DecisionStatus.AWAITING_APPROVAL.value:
-        raise NotAwaitingApproval(N_("Only a proposal that waits for approval can be withdrawn."))
-    if version is None or int(version) != decision.version:
-        raise StaleEdit(N_("Someone else changed this proposal; reload the page."))
+    decision, _ = get_for(session, user, decision_id)
+    check_withdrawable(user, decision, version)
     decision.status = DecisionStatus.WITHDRAWN.value
-    flush_edit(session, N_("Someone else changed this proposal; reload the page."))
-    audit.append(
-        session,
-        actor=str(user.id),
-        action="decision.withdrawn",
-        object_type="decision",
-        object_id=decision.id,
-        details={"case_id": found.id, "reason": "by_proposer"},
-    )
+    flush_edit(session, _STALE)
+    audit_withdrawn(session, user, decision, "by_proposer")
     return decision
 
 
@@ -488,11 +611,21 @@ def can_decide(user: User, decision: Decision) -> bool:
 __all__ = [
     "ApprovalItem",
     "MeasureOption",
+    "Proposal",
+    "add_decision",
     "approve",
+    "audit_decided",
+    "audit_proposed",
+    "audit_withdrawn",
     "awaiting_approval",
     "awaiting_for",
     "can_decide",
+    "check_approvable",
     "check_dates",
+    "check_decidable",
+    "check_form",
+    "check_on_case",
+    "check_withdrawable",
     "get_for",
     "grounds_in_text",
     "legal_end_limit",
@@ -500,6 +633,10 @@ __all__ = [
     "options_for",
     "propose",
     "reject",
+    "seal_rejection",
+    "set_approved",
+    "set_rejected",
+    "wishes_refuse",
     "withdraw",
 ]
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from ..errors import N_
-from ..models import Case, Decision, NoteKind, User
+from ..models import Case, CaseNote, Decision, NoteKind, User
 from ..vocab import CaseStatus, DecisionStatus
 from .cases import (
     clean_text,
@@ -95,25 +95,45 @@ def record_follow_up(
         raise DecisionNotFound()
     found = get_case(session, user, decision.case_id)
     require_open(found)
-    if decision.status != DecisionStatus.IN_EFFECT.value or decision.followed_up_at is not None:
-        raise NotAwaitingApproval(N_("This measure has no follow-up waiting."))
-    text = clean_text(note, "follow-up note")
+    text = check_follow_up(decision, note)
     require_claim(session, user, found, now=now, rules=rules)
     note_row = write_note(
         session, user, found, NoteKind.FOLLOW_UP, text, decision_id=decision.id, now=now
     )
+    set_followed_up(decision, user, now)
+    session.flush()
+    audit_followed_up(session, user, decision, note_row)
+    return decision
+
+
+def check_follow_up(decision: Decision, note: str | None) -> str:
+    """A measure in effect not followed up yet, and the note: what a follow-up needs."""
+    if decision.status != DecisionStatus.IN_EFFECT.value or decision.followed_up_at is not None:
+        raise NotAwaitingApproval(N_("This measure has no follow-up waiting."))
+    return clean_text(note, "follow-up note")
+
+
+def set_followed_up(decision: Decision, user: User, now: datetime) -> None:
     decision.followed_up_by = user.id
     decision.followed_up_at = now
-    session.flush()
+
+
+def audit_followed_up(session: Session, user: User, decision: Decision, note: CaseNote) -> None:
     audit.append(
         session,
         actor=str(user.id),
         action="decision.followed_up",
         object_type="decision",
         object_id=decision.id,
-        details={"case_id": found.id, "note_id": note_row.id},
+        details={"case_id": decision.case_id, "note_id": note.id},
     )
-    return decision
 
 
-__all__ = ["FollowUp", "due", "record_follow_up"]
+__all__ = [
+    "FollowUp",
+    "audit_followed_up",
+    "check_follow_up",
+    "due",
+    "record_follow_up",
+    "set_followed_up",
+]
