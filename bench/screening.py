@@ -17,8 +17,9 @@ held-back texts, and the same for 5 KB articles.
 
 ``--all`` measures every text of the corpus instead of the held-back part: use it for a corpus
 none of the model's texts came from. ``--layers`` also trains the model on the training part
-with fewer readings (folded words only; plus their skeleton; plus Russian lemmas: the packaged
-model) and prints what each reading adds on the held-back part.
+with fewer feature blocks (character n-grams of the folded words only; plus those of their
+skeleton; plus word n-grams of the Russian lemmas; plus word n-grams of the skeletal words: the
+packaged model's blocks) and prints what each block adds on the held-back part.
 """
 
 from __future__ import annotations
@@ -83,9 +84,9 @@ def layers(corpus: Path) -> None:
     train_blocks = screening_model.counts([screening_model.views(t.text) for t in train])
     held_blocks = screening_model.counts([screening_model.views(t.text) for t in held])
     labels = np.array([t.incident for t in train])
-    names = ("folded", "+skeleton", "+lemmas")
-    print("what each reading adds (candidates at probability 0.5, held-back part):")
-    for used in (1, 2, 3):
+    names = ("folded", "+skeleton", "+lemmas", "+sk.words")
+    print("what each block adds (candidates at probability 0.5, held-back part):")
+    for used in range(1, len(names) + 1):
         idf = [screening_model.Idf.fit(b).transformer() for b in train_blocks[:used]]
         x_train = csr_matrix(
             hstack([t.transform(b) for t, b in zip(idf, train_blocks, strict=False)])
@@ -117,7 +118,9 @@ def main() -> None:
     print(f"{len(texts)} texts ({'all of' if args.all else 'held back from'} {args.corpus})")
     model = screening_model.load()
     cut = ", ".join(f"{f} {model.threshold(f):.2f}" for f in screening_model.FORMS)
-    print(f"candidate thresholds by language form: {cut}\n")
+    band = ", ".join(f"{f} {model.review_threshold(f):.2f}" for f in screening_model.FORMS)
+    print(f"candidate thresholds by language form: {cut}")
+    print(f"review band from, by language form: {band}\n")
     found = [screening.screen(t.text) for t in texts]
     report(texts, [screening.rules(t.text).candidate for t in texts], "rules alone")
     report(texts, [f.candidate for f in found], "candidates (the verdict)")

@@ -85,8 +85,12 @@ MODEL_CANDIDATE = 0.5
 for the text's language form. The packaged model names one per form
 (``screening_model.Model.threshold``), chosen on cross-validation of the corpus's training part
 by writer: the lowest probability at which that form's candidates were right nine times in ten."""
-MODEL_REVIEW = 0.3
-"""From this probability up to the candidate threshold a text goes to the review band."""
+MODEL_REVIEW = screening_model.DEFAULT_REVIEW
+"""From this probability up to the candidate threshold a text goes to the review band, when its
+model names no review threshold for the text's language form. The packaged model names one per
+form (``screening_model.Model.review_threshold``, never above this), chosen on the same
+cross-validation: the highest probability from which 97 % of that form's incidents reach a
+reviewer."""
 SEVERE_KINDS = frozenset({"threat_to_kill", "weapon", "strangulation", "sexual_violence", "death"})
 """Signals that, with a family signal, put a text at least in the review band ..."""
 SEVERE_FLOOR = 0.05
@@ -635,15 +639,17 @@ def screen(text: str) -> Screening:
 
     The trained model (``triage.screening_model``) gives the probability; the rules give the
     signals a reviewer reads and the risk cues of the level. A probability of at least the
-    model's threshold for the text's language form is a candidate; from ``MODEL_REVIEW`` it is
-    borderline and goes to the review band; and a threat to kill, a weapon, strangling, sexual
-    violence or a death read together with a family word is at least in the review band unless
-    the model all but rules it out (``SEVERE_FLOOR``).
+    model's threshold for the text's language form is a candidate; from the form's review
+    threshold it is borderline and goes to the review band; and a threat to kill, a weapon,
+    strangling, sexual violence or a death read together with a family word is at least in the
+    review band unless the model all but rules it out (``SEVERE_FLOOR``).
     """
     reading = rules(text)
     model = screening_model.load()
     [(probability, form)] = model.assess([text])
-    verdict = verdict_of(reading, probability, threshold=model.threshold(form))
+    verdict = verdict_of(
+        reading, probability, threshold=model.threshold(form), review=model.review_threshold(form)
+    )
     return replace(
         reading,
         candidate=verdict == CANDIDATE,
@@ -653,14 +659,19 @@ def screen(text: str) -> Screening:
 
 
 def verdict_of(
-    reading: Screening, probability: float, *, threshold: float = MODEL_CANDIDATE
+    reading: Screening,
+    probability: float,
+    *,
+    threshold: float = MODEL_CANDIDATE,
+    review: float = MODEL_REVIEW,
 ) -> str:
     """The verdict from the model's ``probability`` and the rules' ``reading`` of one text; a
-    candidate from ``threshold`` (the model's for the text's language form)."""
+    candidate from ``threshold``, the review band from ``review`` (the model's for the text's
+    language form)."""
     if probability >= threshold:
         return CANDIDATE
     severe = bool(reading.kinds & SEVERE_KINDS) and "family" in reading.kinds
-    if probability >= MODEL_REVIEW or (severe and probability >= SEVERE_FLOOR):
+    if probability >= review or (severe and probability >= SEVERE_FLOOR):
         return REVIEW
     return NOT_CANDIDATE
 

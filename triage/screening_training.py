@@ -33,6 +33,11 @@ C = 10.0
 #: at which that form's candidates were right this often on cross-validation by writer.
 TARGET_PRECISION = 0.90
 THRESHOLDS = (0.30, 0.70)
+#: Each form's review band begins at the highest probability (within ``REVIEW_THRESHOLDS``) at
+#: which candidates and the band together found this share of that form's incidents on the same
+#: cross-validation: the band absorbs the borderline texts instead of guessing them.
+TARGET_REVIEW_RECALL = 0.97
+REVIEW_THRESHOLDS = (0.10, 0.30)
 
 
 class CorpusError(ValueError):
@@ -164,6 +169,27 @@ def thresholds(texts: Sequence[Text], assessed: Sequence[tuple[float, str]]) -> 
     return chosen
 
 
+def review_thresholds(
+    texts: Sequence[Text], assessed: Sequence[tuple[float, str]]
+) -> dict[str, float]:
+    """Per language form, the highest probability in ``REVIEW_THRESHOLDS`` from which the texts
+    of that form among ``texts`` hold ``TARGET_REVIEW_RECALL`` of its incidents; the lowest bound
+    where none does. Meant for out-of-fold probabilities of the training part."""
+    low, high = REVIEW_THRESHOLDS
+    grid = [round(high - step / 100, 2) for step in range(round((high - low) * 100) + 1)]
+    chosen: dict[str, float] = {}
+    for form in screening_model.FORMS:
+        found = [p for t, (p, f) in zip(texts, assessed, strict=True) if f == form and t.incident]
+        if not found:
+            continue
+        chosen[form] = low
+        for threshold in grid:
+            if sum(p >= threshold for p in found) >= TARGET_REVIEW_RECALL * len(found):
+                chosen[form] = threshold
+                break
+    return chosen
+
+
 @dataclass(frozen=True)
 class Figures:
     n: int
@@ -221,7 +247,12 @@ def verdicts(model: Model, texts: Sequence[Text]) -> list[str]:
     """The one verdict (``screening.verdict_of``) of each text under ``model``."""
     assessed = model.assess([t.text for t in texts])
     return [
-        screening.verdict_of(screening.rules(t.text), p, threshold=model.threshold(form))
+        screening.verdict_of(
+            screening.rules(t.text),
+            p,
+            threshold=model.threshold(form),
+            review=model.review_threshold(form),
+        )
         for t, (p, form) in zip(texts, assessed, strict=True)
     ]
 
@@ -249,6 +280,7 @@ def train_and_save(
     held_back = [t for t in texts if t.split == "held_back"]
     out_of_fold = cross_validated(train)
     cut = thresholds(train, out_of_fold)
+    band = review_thresholds(train, out_of_fold)
     cross = by_group(
         train,
         [p >= cut.get(form, screening_model.DEFAULT_THRESHOLD) for p, form in out_of_fold],
@@ -256,7 +288,8 @@ def train_and_save(
     )
     progress(1)
     model = fit(train)
-    model = Model(model.indices, model.weights, model.intercept, model.idf, {"thresholds": cut})
+    chosen = {"thresholds": cut, "review_thresholds": band}
+    model = Model(model.indices, model.weights, model.intercept, model.idf, chosen)
     progress(1)
     held = verdict_figures(held_back, verdicts(model, held_back))
     progress(1)
@@ -273,7 +306,16 @@ def train_and_save(
             f"with precision {TARGET_PRECISION} on 4-fold cross-validation of the training "
             "part grouped by writer"
         ),
-        "features": "sublinear tf-idf: char_wb 2-5 of folded, skeletal words; word 1-2 of lemmas",
+        "review_thresholds": band,
+        "review_rule": (
+            f"per language form: the highest probability in {REVIEW_THRESHOLDS[0]}-"
+            f"{REVIEW_THRESHOLDS[1]} from which {TARGET_REVIEW_RECALL} of the incidents reach a "
+            "reviewer on the same cross-validation"
+        ),
+        "features": (
+            "sublinear tf-idf: char_wb 2-5 of folded, skeletal words; "
+            "word 1-2 of lemmas, skeletal words"
+        ),
         "weights": int(model.indices.size),
         "held_back_figures": {name: f.as_dict() for name, f in held.items()},
         "cross_validated_candidates_by_form": {name: f.as_dict() for name, f in cross.items()},

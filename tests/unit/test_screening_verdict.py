@@ -128,17 +128,18 @@ def test_known_limit_hypotheticals(text: str) -> None:
         "Күйеуім мені ешқашан ұрмаған, біз тату тұрамыз",
         "ағасы қарындасын ұрмаған, көршілер өтірік айтты",
         "Kúieýim meni eshqashan urmaǵan",
+        "күйеуі әйелін ешқашан қорқытпаған",
     ],
 )
 def test_kazakh_negation_inside_the_verb_is_not_a_candidate(text: str) -> None:
-    """The model reads the negative suffix (ұр-ма-ған) that the rules cannot; a borderline one
-    goes to the review band."""
+    """The model reads the negative suffix (ұр-ма-ған, қорқыт-па-ған) that the rules cannot; a
+    borderline one goes to the review band."""
     assert screen(text).verdict != CANDIDATE
 
 
 @pytest.mark.xfail(strict=True, reason="known limit: Kazakh negation inside a rarer verb")
 def test_known_limit_kazakh_negation_inside_a_rarer_verb() -> None:
-    assert screen("күйеуі әйелін ешқашан қорқытпаған").verdict != CANDIDATE
+    assert screen("күйеуі әйелін ешқашан шапалақпен тартпаған").verdict != CANDIDATE
 
 
 def test_the_packaged_model_was_trained_on_this_corpus() -> None:
