@@ -496,27 +496,43 @@ def verify_stream(
     return Verdict(True, count, prev)
 
 
+class StoredDetails(str):
+    """An event's details as the database holds them, unparsed: the canonical JSON text
+    ``append`` wrote (sorted keys, no spaces), which an export can write out as it is."""
+
+    __slots__ = ()
+
+
 def iter_events(
-    session: Session, *, first_seq: int = 1, last_seq: int | None = None, batch: int = 2000
+    session: Session,
+    *,
+    first_seq: int = 1,
+    last_seq: int | None = None,
+    batch: int = 2000,
+    parsed: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """Events ``first_seq``..``last_seq`` in chain order, streamed: a server-side cursor on
-    PostgreSQL, plain rows rather than ORM objects, so memory stays constant however many."""
+    PostgreSQL, plain rows rather than ORM objects, so memory stays constant however many.
+
+    ``parsed=False`` leaves each event's details as the stored text (``StoredDetails``), for an
+    export, which writes them out unchanged instead of parsing and re-serialising them."""
     table = AuditEvent.__table__
-    query = select(table).where(table.c.seq >= first_seq).order_by(table.c.seq)
+    query = select(*(table.c[name] for name in FIELDS)).where(table.c.seq >= first_seq)
     if last_seq is not None:
         query = query.where(table.c.seq <= last_seq)
-    result = session.execute(query.execution_options(yield_per=batch))
-    for row in result.mappings():
+    result = session.execute(query.order_by(table.c.seq).execution_options(yield_per=batch))
+    details = json.loads if parsed else StoredDetails
+    for seq, at, actor, action, object_type, object_id, stored, prev_hash, hash_ in result:
         yield {
-            "seq": row["seq"],
-            "at": row["at"],
-            "actor": row["actor"],
-            "action": row["action"],
-            "object_type": row["object_type"],
-            "object_id": row["object_id"],
-            "details": json.loads(row["details"]),
-            "prev_hash": row["prev_hash"],
-            "hash": row["hash"],
+            "seq": seq,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "details": details(stored),
+            "prev_hash": prev_hash,
+            "hash": hash_,
         }
 
 
@@ -555,7 +571,7 @@ def verify(session: Session, *, batch: int = 5000) -> Verdict:
     prev, count, expected = GENESIS_HASH, 0, 1
     sha = hashlib.sha256
     result = session.connection().execution_options(yield_per=batch).exec_driver_sql(_ROW)
-    for row in result.tuples():
+    for row in result:
         seq, stored_prev, stored_hash = row[0], row[7], row[8]
         if (
             seq == expected
