@@ -6,6 +6,13 @@ audit), measured in the same run, rounds alternating.
     .venv/bin/python bench/intake_http.py                       # 8 connections, 3 rounds of 10 s
     .venv/bin/python bench/intake_http.py --connections 8 --seconds 10 --rounds 3
     .venv/bin/python bench/intake_http.py --profile             # pyinstrument of API filing
+    .venv/bin/python bench/intake_http.py --engine postgresql   # both sides on PostgreSQL
+    .venv/bin/python bench/intake_http.py --limits redis://127.0.0.1:6379/0   # or memory://
+
+``--engine postgresql`` puts the instance and the plain endpoint's table each in a database of
+their own on the local server (made for the run, dropped after it). ``--limits`` is
+``TRIAGE_RATELIMIT_STORAGE_URL`` for the run (``database`` by default, as the embedded default):
+the cost of counting the API's limit in each storage.
 
 wrk is not installed here; the load generator is a thread per connection with a kept-alive
 ``http.client`` connection, which itself uses CPU on the same 2 cores (for both sides alike).
@@ -20,10 +27,12 @@ endpoint's requests per second.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -31,14 +40,14 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._instance import median, pct, verdict  # noqa: E402
+from bench._instance import PG_ADMIN, median, pct, verdict  # noqa: E402
 
 TARGET_RATIO = 0.75
 PASSWORD = "bench-password-1234"  # noqa: S105 (a throwaway instance)
@@ -200,6 +209,36 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextlib.contextmanager
+def databases(engine: str, folder: Path) -> Iterator[dict[str, str]]:
+    """The variables that point the instance and the plain endpoint at their databases."""
+    if engine == "sqlite":
+        yield {"BENCH_PLAIN_DB": str(folder / "plain.sqlite3")}
+        return
+    from sqlalchemy import create_engine, text
+
+    names = [f"triage_http_{secrets.token_hex(4)}", f"triage_plain_{secrets.token_hex(4)}"]
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in names:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    plain = create_engine(f"{base}/{names[1]}")
+    with plain.begin() as conn:
+        conn.execute(text("CREATE TABLE report (id TEXT PRIMARY KEY, body TEXT, received_at TEXT)"))
+    plain.dispose()
+    try:
+        yield {
+            "TRIAGE_DATABASE_URL": f"{base}/{names[0]}",
+            "BENCH_PLAIN_URL": f"postgresql://postgres@127.0.0.1:5432/{names[1]}",
+        }
+    finally:
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def prepare(folder: Path, env: dict[str, str]) -> str:
     """Migrate the instance, make the caseworker and (with the CLI) the API client's token."""
     from triage.config import from_environment
@@ -264,19 +303,26 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="pyinstrument of 200 API posts")
+    parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--limits", default="database", help="TRIAGE_RATELIMIT_STORAGE_URL")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="triage-http-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="triage-http-") as tmp,
+        databases(args.engine, Path(tmp)) as where,
+    ):
         folder = Path(tmp)
         env = {
             **os.environ,
+            **where,
             "TRIAGE_INSTANCE_PATH": str(folder),
+            "TRIAGE_RATELIMIT_STORAGE_URL": args.limits,
             "TRIAGE_API_RATE_LIMIT": "1000000 per minute",
             "TRIAGE_LOGIN_RATE_LIMIT": "1000 per minute",
             "TRIAGE_LOG_LEVEL": "WARNING",
-            "BENCH_PLAIN_DB": str(folder / "plain.sqlite3"),
         }
         token = prepare(folder, env)
         if args.profile:
+            os.environ.update(env)
             profile(env, token, 200)
             return
         port = free_port()
@@ -315,8 +361,9 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
     print(
-        f"gunicorn -w {args.workers}, {args.connections} connections, "
-        f"{args.rounds} rounds of {args.seconds:.0f} s (medians over rounds)"
+        f"{args.engine}, limits in {args.limits}; gunicorn -w {args.workers}, "
+        f"{args.connections} connections, {args.rounds} rounds of {args.seconds:.0f} s "
+        "(medians over rounds)"
     )
     print(f"{'scenario':30} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'failed':>6}")
     rows = {

@@ -320,18 +320,24 @@ def test_a_concurrent_retry_that_loses_the_race_returns_the_winners_report(
     PostgreSQL). Either way it is answered with the first report, never a 409."""
     token = api.token()
     first = api.post(BODIES[kind], token, key="race").get_json()
-    real_replay = api_clients._replay
-    calls: list[int] = []
+    real_standing, real_replay = api_clients._standing, api_clients._replay
+    lookups: list[str] = []
 
-    def late_lookup(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        return None if len(calls) == 1 else real_replay(*args, **kwargs)
+    def before_the_first_committed(*args: Any, **kwargs: Any) -> Any:
+        lookups.append("key")
+        real_standing(*args, **kwargs)  # the use is recorded and the token checked, as ever
+        return None  # but the first request's key is not seen yet
 
-    monkeypatch.setattr(api_clients, "_replay", late_lookup)
+    def again(*args: Any, **kwargs: Any) -> Any:
+        lookups.append("again")
+        return real_replay(*args, **kwargs)
+
+    monkeypatch.setattr(api_clients, "_standing", before_the_first_committed)
+    monkeypatch.setattr(api_clients, "_replay", again)
     response = api.post(BODIES[kind], token, key="race")
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.headers["Idempotent-Replayed"] == "true"
-    assert response.get_json()["id"] == first["id"] and len(calls) == 2
+    assert response.get_json()["id"] == first["id"] and lookups == ["key", "again"]
     assert api.stored() == {"reports": 1, "cases": 1, "keys": 1}
     assert len(api.events("report.filed")) == 1
     # The same source with the same key but another body is still a reused key, not a replay.
@@ -352,18 +358,15 @@ def test_two_requests_with_one_key_at_once_file_one_report(
     with api.app.app_context(), uow_of(api.app).begin() as session:
         # Used just now: neither request updates (and so locks) the client's row.
         session.scalars(select(ApiClient)).one().last_used_at = utcnow()
-    real_replay = api_clients._replay
+    real_standing = api_clients._standing
     barrier = threading.Barrier(2, timeout=20)
-    first_lookups: set[int] = set()
 
     def together(*args: Any, **kwargs: Any) -> Any:
-        found = real_replay(*args, **kwargs)
-        if threading.get_ident() not in first_lookups:
-            first_lookups.add(threading.get_ident())
-            barrier.wait()  # neither has filed yet: both saw no key
+        found = real_standing(*args, **kwargs)
+        barrier.wait()  # neither has filed yet: both saw no key
         return found
 
-    monkeypatch.setattr(api_clients, "_replay", together)
+    monkeypatch.setattr(api_clients, "_standing", together)
     results: list[Any] = [None, None]
 
     def send(index: int) -> None:
@@ -527,6 +530,49 @@ def test_a_revoked_token_is_401_and_audited(api: Api) -> None:
     assert event["object_id"] == str(client_id) and event["actor"] == f"api:{client_id}"
     assert event["details"]["token_prefix"] == token[:12] and token not in json.dumps(event)
     assert api.get(f"{URL}/anything", token).status_code == 401
+
+
+def test_a_token_revoked_while_a_worker_remembers_it_stops_at_the_next_request(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker remembers the tokens it verified (``api_clients.verify``) and does not look
+    them up again, but each request's own block reads the client's row: a token revoked
+    elsewhere (another worker, the CLI) is refused by the very next request, nothing filed."""
+    token = api.token(("media", "online"))
+    assert api.post(MEDIA, token).status_code == 201
+    looked_up: list[str] = []
+    real_authenticate = api_clients.authenticate
+
+    def authenticate(*args: Any, **kwargs: Any) -> Any:
+        looked_up.append("token")
+        return real_authenticate(*args, **kwargs)
+
+    monkeypatch.setattr(api_clients, "authenticate", authenticate)
+    assert api.post(ONLINE, token).status_code == 201
+    assert looked_up == []  # remembered: no lookup of the token
+    with api.app.app_context(), uow_of(api.app).begin() as session:
+        client = session.scalars(select(ApiClient)).one()
+        api_clients.revoke(session, client, actor="system")
+    # Out of its scopes too: the revocation is what it is told, before the scope.
+    assert_problem(api.post(DIRECT, token), 401, "unauthorized")
+    assert api.count(Report) == 2
+    [event] = api.events("api.rejected")
+    assert event["details"]["reason"] == "revoked"
+    assert api.get(f"{URL}/anything", token).status_code == 401
+    assert looked_up == ["token"]  # forgotten once refused: looked up (and refused) again
+
+
+def test_only_valid_tokens_are_remembered(api: Api) -> None:
+    """Unknown tokens are looked up every time, never kept: guessing cannot fill a worker's
+    memory; a valid token is kept once."""
+    token = api.token()
+    for _ in range(5):
+        assert_problem(api.post(MEDIA, api_clients.new_token()), 401, "unauthorized")
+    with api.app.app_context():
+        cache = api_clients._cache(uow_of(api.app))
+        assert len(cache) == 0
+        assert api.post(MEDIA, token).status_code == 201
+        assert len(cache) == 1
 
 
 def test_a_token_may_post_only_its_source_kinds(api: Api) -> None:

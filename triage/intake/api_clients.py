@@ -10,6 +10,13 @@ random secret of that size needs no salt or slow hash: nothing can be guessed). 
 characters, the *prefix*, are not secret: they name the token in the list of clients and in
 audit events, and so must never be what grants anything (rate limits count a client by its id,
 once its token is verified). A client may post only the source kinds in its scopes.
+
+A process remembers the tokens it verified (``verify``, at most ``TOKEN_CACHE_SIZE`` for
+``TOKEN_CACHE_SECONDS``), so a client's requests do not each open a transaction to look the
+token up. This never delays a revocation: every request's own block reads the client's row
+again (``_standing``) and refuses a token revoked since, so a revoked token stops working with
+the next request, in every worker. Only tokens that were valid are remembered: an unknown one is
+looked up every time (and counted as a failed authentication), so guessing cannot fill memory.
 """
 
 from __future__ import annotations
@@ -20,6 +27,10 @@ import json
 import logging
 import re
 import secrets
+import threading
+import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +38,7 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
-from sqlalchemy import select
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,6 +49,7 @@ from ..review.rules import ReviewRules
 from ..uow import UnitOfWork
 from ..vocab import ReportStatus, RiskLevel, SourceKind, Verification
 from . import schema, service
+from .schema import InvalidReport
 
 log = logging.getLogger("triage")
 
@@ -52,6 +64,10 @@ NAME_MAX = 100
 #: ``last_used_at`` is written at most this often per client, so reads stay cheap.
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 ACTOR_PREFIX = "api:"
+#: Verified tokens a process remembers (``verify``), and for how long (a bound on memory and
+#: on how stale a client's name and scopes can be; revocation is checked on every request).
+TOKEN_CACHE_SIZE = 1024
+TOKEN_CACHE_SECONDS = 300.0
 
 
 class TokenRejected(DomainError):
@@ -257,19 +273,127 @@ def authenticate(session: Session, token: str | None) -> ApiClient:
     return client
 
 
+@dataclass(frozen=True)
+class _Known:
+    """What a process remembers of a verified token's client (never the token itself)."""
+
+    client_id: int
+    name: str
+    token_prefix: str
+    token_hash: str
+    scopes: tuple[str, ...]
+    until: float
+
+    def client(self) -> ApiClient:
+        """A fresh, transient copy of the client: no session holds it, no caller shares it."""
+        return ApiClient(
+            id=self.client_id,
+            name=self.name,
+            token_prefix=self.token_prefix,
+            token_hash=self.token_hash,
+            scopes=list(self.scopes),
+        )
+
+
+class _TokenCache:
+    """Token digest → ``_Known``, the oldest dropped past ``TOKEN_CACHE_SIZE``; thread-safe."""
+
+    def __init__(self) -> None:
+        self._known: OrderedDict[str, _Known] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> ApiClient | None:
+        with self._lock:
+            known = self._known.get(digest)
+            if known is None:
+                return None
+            if known.until <= time.monotonic():
+                del self._known[digest]
+                return None
+            self._known.move_to_end(digest)
+        return known.client()
+
+    def put(self, client: ApiClient) -> None:
+        known = _Known(
+            client.id,
+            client.name,
+            client.token_prefix,
+            client.token_hash,
+            tuple(client.scopes),
+            time.monotonic() + TOKEN_CACHE_SECONDS,
+        )
+        with self._lock:
+            self._known[client.token_hash] = known
+            self._known.move_to_end(client.token_hash)
+            while len(self._known) > TOKEN_CACHE_SIZE:
+                self._known.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def forget(self, client_id: int) -> None:
+        with self._lock:
+            for digest in [d for d, k in self._known.items() if k.client_id == client_id]:
+                del self._known[digest]
+
+
+#: One cache per unit of work (so per app and database), gone with it.
+_CACHES: weakref.WeakKeyDictionary[UnitOfWork, _TokenCache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def _cache(uow: UnitOfWork) -> _TokenCache:
+    with _CACHES_LOCK:
+        cache = _CACHES.get(uow)
+        if cache is None:
+            cache = _CACHES[uow] = _TokenCache()
+    return cache
+
+
+def verify(uow: UnitOfWork, token: str | None) -> ApiClient:
+    """``authenticate`` with the process's memory of tokens it verified before: the client,
+    or ``TokenRejected``. What it returns is a transient copy, for the request's checks and
+    counts; the request's own block checks the client's row again (``record_use``)."""
+    if token and token_prefix(token) is not None:
+        known = _cache(uow).get(hash_token(token))
+        if known is not None:
+            return known
+    with uow.read() as session:
+        client = authenticate(session, token)
+    _cache(uow).put(client)
+    return client
+
+
 def record_use(session: Session, client: ApiClient) -> None:
     """Record in ``last_used_at`` (to the minute) that ``client`` made a request, in the caller's
     transaction; a token revoked since it was authenticated is refused here."""
-    current = session.get(ApiClient, client.id)
-    if current is None or current.revoked_at is not None:
+    _standing(session, client, None)
+
+
+def _standing(session: Session, client: ApiClient, key: str | None) -> _Earlier | None:
+    """``record_use`` and the lookup of the client's earlier request with idempotency ``key``,
+    in one read of the client's row (joined to the key's, if any): a token revoked since it was
+    authenticated is refused, and ``last_used_at`` is written only when a minute has passed."""
+    columns = [ApiClient.revoked_at, ApiClient.last_used_at]
+    query = select(*columns).where(ApiClient.id == client.id)
+    if key is not None:
+        query = query.add_columns(IdempotencyKey.request_hash, IdempotencyKey.report_id).outerjoin(
+            IdempotencyKey,
+            and_(IdempotencyKey.client_id == ApiClient.id, IdempotencyKey.key == key),
+        )
+    row = session.execute(query).first()
+    if row is None or row.revoked_at is not None:
         rejected = TokenRejected(
             "revoked", N_("The token was revoked."), prefix=client.token_prefix
         )
         rejected.client_id = client.id
         raise rejected
     now = utcnow()
-    if current.last_used_at is None or now - current.last_used_at >= LAST_USED_GRANULARITY:
-        current.last_used_at = now
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_GRANULARITY:
+        session.execute(update(ApiClient).where(ApiClient.id == client.id).values(last_used_at=now))
+    if key is None or row.request_hash is None:
+        return None
+    return _Earlier(row.request_hash, row.report_id)
 
 
 def refuse(
@@ -293,6 +417,8 @@ def refuse(
             "API request refused: %s from %s (%s %s)", refused.reason, address, method, endpoint
         )
         return
+    if refused.reason == "revoked":
+        _cache(uow).forget(refused.client_id)
     with uow.begin() as session:
         record_rejection(session, refused, endpoint=endpoint, method=method)
 
@@ -372,6 +498,14 @@ class Submitted:
     replayed: bool
 
 
+@dataclass(frozen=True)
+class _Earlier:
+    """The request that an idempotency key was first used with: its body's hash, its report."""
+
+    request_hash: str
+    report_id: str
+
+
 def request_hash(body: Any) -> str:
     """SHA-256 of the body's canonical JSON: a retry that re-serialises the same document (keys
     in another order, other spacing) still counts as the same request."""
@@ -424,6 +558,11 @@ def _replay(session: Session, client: ApiClient, key: str, digest: str) -> Submi
     )
     if earlier is None:
         return None
+    return _replayed(session, _Earlier(earlier.request_hash, earlier.report_id), digest)
+
+
+def _replayed(session: Session, earlier: _Earlier, digest: str) -> Submitted:
+    """The answer to a request that repeats ``earlier``: its report, if the body is the same."""
     if not hmac.compare_digest(earlier.request_hash, digest):
         raise IdempotencyKeyReused(
             N_(
@@ -434,6 +573,39 @@ def _replay(session: Session, client: ApiClient, key: str, digest: str) -> Submi
     report = session.get(Report, earlier.report_id)
     assert report is not None  # the key row cascades away with its report
     return Submitted(state_of(session, report), replayed=True)
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """A body parsed and prepared for filing before the transaction opens, or why it could not
+    be (raised in the transaction, after an earlier request with the same key is looked for)."""
+
+    digest: str
+    incoming: service.Incoming | None = None
+    ready: service.Prepared | None = None
+    invalid: InvalidReport | None = None
+    #: a readable source kind outside the client's scopes
+    out_of_scope: str | None = None
+
+
+def _parse(uow: UnitOfWork, client: ApiClient, body: Mapping[str, Any]) -> _Parsed:
+    """Everything the filing needs from the body alone: the scope check of a readable source
+    kind, the body's hash, the validated report, its screening and blind-index tokens. None of it
+    touches the database, so none of it is done while the filing's transaction holds locks.
+    Nothing is refused here: the block first checks the token is still valid (``_standing``)."""
+    kind = body.get("source_kind")
+    digest = request_hash(body)
+    if (
+        isinstance(kind, str)
+        and kind in {k.value for k in SourceKind}
+        and kind not in client.scopes
+    ):
+        return _Parsed(digest, out_of_scope=kind)
+    try:
+        incoming = schema.parse(body)
+    except InvalidReport as exc:
+        return _Parsed(digest, invalid=exc)
+    return _Parsed(digest, incoming, service.prepare(incoming, uow.keyring.current))
 
 
 def submit(
@@ -447,19 +619,20 @@ def submit(
     """File a report a client posted, in a block of its own: stored, sealed, audited and its
     idempotency key kept, or nothing.
 
-    An idempotent retry can race the request it repeats: both look the key up before either
+    The body is validated, screened and blind-indexed before the block opens (``_parse``). An
+    idempotent retry can race the request it repeats: both look the key up before either
     commits. The one that loses at the unique key (client, key) leaves its block rolled back,
     and a second block answers it with the winner's report.
     """
+    parsed = _parse(uow, client, body)
     try:
         with uow.begin() as session:
-            record_use(session, client)
-            return _file(session, client, body, idempotency_key, rules)
+            return _file(session, client, parsed, idempotency_key, rules)
     except IntegrityError:
         if idempotency_key is None:
             raise
         with uow.read() as session:
-            replayed = _replay(session, client, idempotency_key, request_hash(body))
+            replayed = _replay(session, client, idempotency_key, parsed.digest)
         if replayed is None:
             raise
         return replayed
@@ -468,32 +641,29 @@ def submit(
 def _file(
     session: Session,
     client: ApiClient,
-    body: Mapping[str, Any],
+    parsed: _Parsed,
     idempotency_key: str | None,
     rules: ReviewRules | None,
 ) -> Submitted:
     """The filing itself, in the caller's transaction.
 
-    The client must hold the source kind in its scopes (``OutOfScope``). With an idempotency key
-    seen before, the first report is returned and nothing is filed. A probable match never stops
-    a machine client and is never told to it: the report opens a case of its own and reviewers
-    see the matches on the case page. A source URL already on record raises ``SourceOnRecord``,
-    naming the first report only when this client posted it.
+    The client's use is recorded and its token checked again (``_standing``: a token revoked
+    since it was verified is refused here, before anything else), then its scope. With an
+    idempotency key seen before, the first report is returned and nothing is filed. A probable
+    match never stops a machine client and is never told to it: the report opens a case of its
+    own and reviewers see the matches on the case page. A source URL already on record raises
+    ``SourceOnRecord``, naming the first report only when this client posted it.
     """
-    kind = body.get("source_kind")
-    if (
-        isinstance(kind, str)
-        and kind in {k.value for k in SourceKind}
-        and kind not in client.scopes
-    ):
-        raise OutOfScope(client, kind)
-    digest = request_hash(body)
-    if idempotency_key is not None:
-        replayed = _replay(session, client, idempotency_key, digest)
-        if replayed is not None:
-            return replayed
-    incoming = schema.parse(body)
-    if incoming.source_kind not in client.scopes:  # a kind the check above could not read
+    earlier = _standing(session, client, idempotency_key)
+    if parsed.out_of_scope is not None:
+        raise OutOfScope(client, parsed.out_of_scope)
+    if earlier is not None:
+        return _replayed(session, earlier, parsed.digest)
+    if parsed.invalid is not None:
+        raise parsed.invalid
+    incoming, ready = parsed.incoming, parsed.ready
+    assert incoming is not None and ready is not None
+    if incoming.source_kind not in client.scopes:  # a kind the check before could not read
         raise OutOfScope(client, incoming.source_kind)
     try:
         filed = service.file(
@@ -503,29 +673,28 @@ def _file(
             api_client_id=client.id,
             new_case=True,
             rules=rules,
+            prepared=ready,
         )
     except service.DuplicateSource as exc:
         if idempotency_key is not None:
             # A concurrent request with the same key may have filed this very source: on
             # PostgreSQL this one waited for the source URL's lock until that one committed,
             # so its key is visible now (READ COMMITTED). Answer as the retry it is.
-            replayed = _replay(session, client, idempotency_key, digest)
+            replayed = _replay(session, client, idempotency_key, parsed.digest)
             if replayed is not None:
                 return replayed
         raise _source_on_record(session, client, exc) from None
-    if idempotency_key is not None:
+    if idempotency_key is not None:  # written by the block's commit, with the rest
         session.add(
             IdempotencyKey(
                 client_id=client.id,
                 key=idempotency_key,
-                request_hash=digest,
+                request_hash=parsed.digest,
                 report_id=filed.report.id,
                 created_at=utcnow(),
             )
         )
-    session.flush()
-    state = state_of(session, filed.report)
-    return Submitted(state, replayed=False)
+    return Submitted(state_of(session, filed.report), replayed=False)
 
 
 def _source_on_record(

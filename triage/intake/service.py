@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from .. import audit, normalise, screening
@@ -25,13 +25,14 @@ from ..models import (
     Report,
     ReportIndex,
     User,
+    new_id,
     utcnow,
 )
 from ..permissions import in_scope
-from ..reports import IndexValue, file_report
+from ..reports import IndexValue, new_case_code
 from ..review.linking import Match, find_matches, link, matches_of
 from ..review.rules import ReviewRules
-from ..review.triaging import provisional_level, raise_case
+from ..review.triaging import provisional_level, raise_case, set_level
 from ..sealed import keyring, open_payload, seal
 from ..uow import UnitOfWork
 from ..vocab import (
@@ -119,7 +120,10 @@ def _serialise_source(session: Session, token: str) -> None:
 
 def find_source(session: Session, ring: Keyring, url: str) -> Report | None:
     """The first report of this source URL, if any."""
-    token = ring.blind_index("url", normalise.url(url))
+    return _first_of_source(session, ring.blind_index("url", normalise.url(url)))
+
+
+def _first_of_source(session: Session, token: str) -> Report | None:
     _serialise_source(session, token)
     return session.scalar(
         select(Report)
@@ -152,6 +156,48 @@ def _starting_verification(incoming: Incoming, *, attested: bool) -> Verificatio
     return Verification.UNVERIFIED
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What filing works out from the report alone, with no database: its screening signals and
+    provisional level, its sealed payload and its blind-index tokens.
+
+    ``prepare`` makes it before the transaction opens, so that the work that needs only the
+    CPU is not done while the transaction holds SQLite's write lock (which every other worker's
+    writes wait for) or PostgreSQL's locks on the source and the audit chain.
+    """
+
+    signals: list[str]
+    provisional: RiskLevel
+    payload: dict[str, Any]
+    values: list[IndexValue]
+    #: token → kind, of every value that has a normal form
+    tokens: dict[str, str]
+    #: the source URL's token, for a media or online report
+    source_token: str | None
+
+
+def prepare(incoming: Incoming, ring: Keyring) -> Prepared:
+    values = index_values(incoming)
+    tokens = _tokens(ring, values)
+    signals, provisional = _screen(incoming)
+    return Prepared(
+        signals=signals,
+        provisional=provisional,
+        payload=sealed_payload(incoming),
+        values=values,
+        tokens=tokens,
+        source_token=next((t for t, kind in tokens.items() if kind == "url"), None),
+    )
+
+
+def _new_code(session: Session) -> str:
+    """A case code no case has (``reports.new_case_code`` is random: a clash is rare)."""
+    while True:
+        code = new_case_code()
+        if session.scalar(select(Case.id).where(Case.code == code)) is None:
+            return code
+
+
 def file(
     session: Session,
     incoming: Incoming,
@@ -166,6 +212,7 @@ def file(
     attested: bool = False,
     ring: Keyring | None = None,
     rules: ReviewRules | None = None,
+    prepared: Prepared | None = None,
 ) -> Filed:
     """File ``incoming`` in one transaction: all of it is stored, sealed and audited, or nothing.
 
@@ -175,25 +222,25 @@ def file(
     "she filed a complaint" count as her complaint. A machine client's word is not enough to
     unlock measures against anyone. With probable matches and neither
     ``link_case_id`` nor ``new_case``, ``ConfirmLink`` is raised and nothing is stored.
+
+    ``prepared`` is ``prepare(incoming, ring)`` made before the transaction began. The report,
+    its data key, its case and its blind-index tokens are written in one flush, and its audit
+    events (``case.opened``, ``report.filed``, ``case.triaged``, then any ``attachment.added``
+    and ``report.linked``) in one more statement (``audit.batched``).
     """
     ring = ring or keyring(session)
     rules = rules or ReviewRules()
-    source_url = (
-        incoming.url
-        if isinstance(incoming, MediaReport)
-        else incoming.post_url
-        if isinstance(incoming, OnlineReport)
-        else None
-    )
-    if source_url:
-        first = find_source(session, ring, source_url)
+    ready = prepared or prepare(incoming, ring)
+    if ready.source_token is not None:
+        first = _first_of_source(session, ready.source_token)
         if first is not None:
             raise DuplicateSource(
                 first, session.get(Case, first.case_id) if first.case_id else None
             )
 
-    values = index_values(incoming)
-    matches = [m for m in find_matches(session, ring, values) if in_scope(user_region, m.region)]
+    matches = [
+        m for m in find_matches(session, ring, ready.values) if in_scope(user_region, m.region)
+    ]
     target: Case | None = None
     if link_case_id:
         target = session.get(Case, link_case_id)
@@ -204,54 +251,139 @@ def file(
     elif matches and not new_case:
         raise ConfirmLink(matches)
 
-    signals, provisional = _screen(incoming)
+    with audit.batched(session):
+        with session.no_autoflush:  # the chain's head is read without writing the case early
+            report, case = _store(
+                session,
+                incoming,
+                ready,
+                target,
+                actor=actor,
+                filed_by=filed_by,
+                api_client_id=api_client_id,
+                attested=attested,
+                ring=ring,
+                rules=rules,
+            )
+        for upload in uploads:
+            attach(session, report, upload, actor=actor, uploaded_by=filed_by, ring=ring)
+        if target is not None:
+            report.status = ReportStatus.LINKED.value
+            audit.append(
+                session,
+                actor=actor,
+                action="report.linked",
+                object_type="report",
+                object_id=report.id,
+                details={
+                    "case_id": target.id,
+                    "how": "on_filing",
+                    "matched": ",".join(
+                        sorted({k for m in matches if m.case_id == target.id for k in m.kinds})
+                    )
+                    or "by_hand",
+                },
+            )
+        session.flush()  # the report first: its tokens refer to it (and have no relationship)
+        if ready.tokens:
+            session.execute(
+                insert(ReportIndex),
+                [
+                    {"report_id": report.id, "kind": kind, "token": token}
+                    for kind, token in sorted((kind, token) for token, kind in ready.tokens.items())
+                ],
+            )
+    return Filed(report, case, target is not None, matches)
+
+
+def _store(
+    session: Session,
+    incoming: Incoming,
+    ready: Prepared,
+    target: Case | None,
+    *,
+    actor: str,
+    filed_by: int | None,
+    api_client_id: int | None,
+    attested: bool,
+    ring: Keyring,
+    rules: ReviewRules,
+) -> tuple[Report, Case]:
+    """The report's rows, in ``target`` or a new case of its own, added to the session without
+    a flush (as ``reports.file_report`` writes them), and their events appended; its tokens are
+    the caller's to insert once the report is flushed."""
     verification = _starting_verification(incoming, attested=attested)
-    victim_complaint = attested and isinstance(incoming, DirectReport) and incoming.victim_complaint
+    complaint = attested and isinstance(incoming, DirectReport) and incoming.victim_complaint
     region = Region(incoming.region) if incoming.region else None
-    report = file_report(
-        session,
-        source_kind=SourceKind(incoming.source_kind),
-        payload=sealed_payload(incoming),
-        actor=actor,
-        filed_by=filed_by,
-        region=region,
+    now = utcnow()
+    case = target
+    if case is None:
+        case = Case(
+            id=new_id(),
+            code=_new_code(session),
+            region=region.value if region else None,
+            verification=verification.value,
+            victim_complaint=complaint,
+            opened_at=now,
+            risk_level=RiskLevel.STANDARD.value,
+            risk_provisional=True,
+        )
+        session.add(case)
+        audit.append(
+            session, actor=actor, action="case.opened", object_type="case", object_id=case.id
+        )
+    report = Report(
+        id=new_id(),
+        case=case,
+        source_kind=SourceKind(incoming.source_kind).value,
+        received_at=now,
+        region=region.value if region else None,
         occurred_on=incoming.occurred_on,
-        categories=[c.value for c in incoming.categories],
-        victim_complaint=victim_complaint,
-        verification=verification,
-        indexes=values,
-        case=target,
-        ring=ring,
+        categories=sorted({c.value for c in incoming.categories}),
+        status=ReportStatus.RECEIVED.value,
+        verification=verification.value,
+        filed_by=filed_by,
+        api_client_id=api_client_id,
+        signals=ready.signals,
+        risk_level=ready.provisional.value,
+        payload_version=1,
     )
-    report.api_client_id = api_client_id
-    report.signals = signals
-    report.risk_level = provisional.value
-    case = target if target is not None else session.get(Case, report.case_id)
-    assert case is not None
-    raise_case(
-        session, case, provisional, verification, victim_complaint, region, rules, actor=actor
+    session.add(report)
+    seal(session, report, ready.payload, ring=ring, flush=False)
+    audit.append(
+        session,
+        actor=actor,
+        action="report.filed",
+        object_type="report",
+        object_id=report.id,
+        details={
+            "source_kind": report.source_kind,
+            "case_id": case.id,
+            "indexes": len(ready.tokens),
+        },
     )
-    for upload in uploads:
-        attach(session, report, upload, actor=actor, uploaded_by=filed_by, ring=ring)
-    if target is not None:
-        report.status = ReportStatus.LINKED.value
+    if target is None:  # ``raise_case`` on a case this report opened: its level is the report's
+        set_level(case, ready.provisional, rules, provisional=True)
         audit.append(
             session,
             actor=actor,
-            action="report.linked",
-            object_type="report",
-            object_id=report.id,
-            details={
-                "case_id": target.id,
-                "how": "on_filing",
-                "matched": ",".join(
-                    sorted({k for m in matches if m.case_id == target.id for k in m.kinds})
-                )
-                or "by_hand",
-            },
+            action="case.triaged",
+            object_type="case",
+            object_id=case.id,
+            details={"level": ready.provisional.value, "provisional": True},
         )
-    session.flush()
-    return Filed(report, case, target is not None, matches)
+    else:
+        raise_case(
+            session,
+            case,
+            ready.provisional,
+            verification,
+            complaint,
+            region,
+            rules,
+            actor=actor,
+        )
+    return report, case
 
 
 def submit(
@@ -261,17 +393,19 @@ def submit(
     actor: str,
     **filing: Any,
 ) -> Filed:
-    """``file`` in a unit of work of its own; the refusals that must be on record are audited in
-    a second block after the first rolled back.
+    """``file`` in a unit of work of its own, the report prepared (``prepare``) before the block
+    opens; the refusals that must be on record are audited in a second block after the first
+    rolled back.
 
     A repeated source is a ``report.refused`` event (who tried to file what was already there);
     probable matches are a ``report.match_checked`` event (nothing was stored, but looking up who
     matches is itself a read of the blind indexes). Either error is raised on to the caller.
     """
     kind = incoming.source_kind
+    ready = prepare(incoming, filing.get("ring") or uow.keyring.current)  # before the locks
     try:
         with uow.begin() as session:
-            return file(session, incoming, actor=actor, **filing)
+            return file(session, incoming, actor=actor, prepared=ready, **filing)
     except ConfirmLink as exc:
         kinds = sorted({k for m in exc.matches for k in m.kinds})
         with uow.begin() as session:

@@ -52,8 +52,7 @@ def _refusals_on_record(uow: UnitOfWork) -> Iterator[None]:
 def _client(uow: UnitOfWork) -> ApiClient:
     """The client whose token the request carries, its request counted against its limit."""
     limits.admit()
-    with uow.read() as db:
-        client = api_clients.authenticate(db, body.bearer_token())
+    client = api_clients.verify(uow, body.bearer_token())
     limits.count(client)
     return client
 
