@@ -7,10 +7,10 @@ from training and tuning (``triage.screening_training.split_of``), for three rea
 - ``candidate``: the one verdict's candidates;
 - ``reaches``: candidates and the review band together — every text a person will see.
 
-Candidates are taken from the packaged model's threshold for each text's language form (chosen
-on cross-validation of the training part, printed first). Then the milliseconds per text of
-``screening.screen`` (rules, model and verdict), as the median and the 95th percentile over the
-held-back texts, and the same for 5 KB articles.
+Candidates and the review band are taken from the packaged model's thresholds for each text's
+language form (chosen on cross-validation of the training part, printed first). Then the
+milliseconds per text of ``screening.screen`` (rules, model and verdict), as the median and the
+95th percentile over the held-back texts, and the same for 5 KB articles.
 
     .venv/bin/python bench/screening.py
     .venv/bin/python bench/screening.py --corpus path/to/other/jsonl/folder --all
