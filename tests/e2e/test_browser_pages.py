@@ -5,7 +5,8 @@ measures to follow up, an audit log of several pages).
 
 On every page of their journeys — home, queue, a case, the forms that propose a measure, assess,
 verify and note, approvals, the audit log, an audited case's view, the statistics, their
-account, a page their role may not open — nothing scrolls sideways and axe-core (the engine the
+account and its *Your sessions* page (with another browser signed in, one of them ended), a page
+their role may not open — nothing scrolls sideways and axe-core (the engine the
 PyPI package axe-playwright-python ships) finds no serious or critical violation. Each form page
 is also sent empty: its error summary then has the focus and links every message to its field.
 And one long form, the direct report, is filled and sent with the keyboard alone.
@@ -86,6 +87,8 @@ class Desk:
     console_errors: list[str] = field(default_factory=list)
     server_errors: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
+    #: Signs the same account in from another browser; returns that browser's context.
+    elsewhere: Callable[[], Any] = lambda: None
 
     def check(self, what: str) -> None:
         """The page as it is now: it fits the screen's width, axe finds nothing blocking."""
@@ -132,6 +135,19 @@ _WIDEST = """() => [...document.querySelectorAll('body *')]
   .map(e => `${e.tagName.toLowerCase()}.${e.className} ${e.textContent.trim().slice(0, 40)}`)"""
 
 
+def _signed_in_elsewhere(chromium: Any, server: Server, instance: Instance, who: str) -> Any:
+    """Another browser of the same person (her phone, say), signed in; its context."""
+    context = chromium.new_context(base_url=server.base_url)
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    tab.goto("/login")
+    tab.get_by_label("Username").fill(who)
+    tab.get_by_label("Password").fill(instance.credentials[who])
+    tab.get_by_role("button", name="Sign in").click()
+    sync_api.expect(tab.get_by_role("heading", name=f"Welcome, {who}")).to_be_visible()
+    return context
+
+
 def _sign_in(chromium: Any, server: Server, instance: Instance, who: str, language: str) -> Desk:
     context = chromium.new_context(
         base_url=server.base_url, viewport={"width": WIDTH, "height": HEIGHT}
@@ -139,6 +155,7 @@ def _sign_in(chromium: Any, server: Server, instance: Instance, who: str, langua
     context.set_default_timeout(15_000)
     tab = context.new_page()
     desk = Desk(tab, language)
+    desk.elsewhere = lambda: _signed_in_elsewhere(chromium, server, instance, who)
     tab.on(
         "console",
         lambda m: (
@@ -176,6 +193,23 @@ def _first_case(desk: Desk) -> str:
     return code
 
 
+def _your_sessions(desk: Desk) -> None:
+    """*Your sessions* with another browser signed in too (so the page has its buttons to end
+    a session and all the others), then after ending one of them."""
+    other = desk.elsewhere()
+    try:
+        desk.visit("your sessions", "/account/sessions")
+        ends = desk.tab.locator("main form button.link")
+        if not ends.count():
+            desk.problems.append(f"{desk.language} your sessions: no other session to end")
+            return
+        ends.first.click()
+        sync_api.expect(desk.tab.locator("main > .alert[role=status]")).to_be_visible()
+        desk.check("your sessions, one ended")
+    finally:
+        other.close()
+
+
 # -- the journeys ------------------------------------------------------------------------------
 
 
@@ -196,6 +230,7 @@ def _reviewer(desk: Desk) -> None:
     desk.visit("password", "/account/password")
     desk.send_empty("password", "main form")
     desk.visit("two-step sign-in", "/account/two-step")
+    _your_sessions(desk)
     desk.visit("refused: the audit log", "/audit/", status=403)
 
 
@@ -207,6 +242,7 @@ def _supervisor(desk: Desk) -> None:
     desk.send_empty("propose a measure", "form[action$='/decide']")
     desk.visit("statistics", "/stats/")
     desk.visit("password", "/account/password")
+    _your_sessions(desk)
     desk.visit("refused: the audit log", "/audit/", status=403)
 
 
@@ -230,6 +266,7 @@ def _auditor(desk: Desk) -> None:
         desk.check("a case as the audit sees it, older events")
     desk.visit("statistics", "/stats/")
     desk.visit("password", "/account/password")
+    _your_sessions(desk)
     desk.visit("refused: the queue", "/cases/", status=403)
 
 
@@ -251,6 +288,7 @@ def test_every_page_of_the_day_fits_a_tablet_and_passes_axe(
     finally:
         desk.tab.context.close()
     assert len(desk.checked) >= 8, desk.checked
+    assert {"your sessions", "your sessions, one ended"} <= set(desk.checked), desk.checked
     assert not desk.problems, "\n".join(desk.problems)
     assert not desk.console_errors, desk.console_errors
     assert not desk.server_errors, desk.server_errors
