@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .audit import FIELDS, GENESIS_HASH, verify_stream
+from .audit import FIELDS, GENESIS_HASH, StoredDetails, verify_stream
 from .crypto import CryptoError, Keyring, verify_signature
 
 FORMATS = ("jsonl", "csv")
@@ -39,10 +39,31 @@ class ExportError(ValueError):
 # -- writing -----------------------------------------------------------------------------------
 
 
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_string = json.encoder.encode_basestring  # a str as JSON, non-ASCII kept (ensure_ascii=False)
+#: A line's frame: the format's keys in its order, a ``%s`` for each value.
+_LINE = "{" + ",".join(f"{_string(name)}:%s" for name in FIELDS) + "}\n"
+
+
+def _json(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return _string(value)
+    if kind is int:
+        return str(value)
+    if kind is StoredDetails:
+        return value  # type: ignore[no-any-return]
+    return _encode(value)
+
+
 def jsonl_line(event: Mapping[str, Any]) -> bytes:
-    """One event as one JSON Lines line: exactly the format's fields, in the format's order."""
-    body = {name: event[name] for name in FIELDS}
-    return (json.dumps(body, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+    """One event as one JSON Lines line: exactly the format's fields, in the format's order,
+    the bytes of ``json.dumps(event, separators=(",", ":"), ensure_ascii=False)``.
+
+    Details still in their stored text (``StoredDetails``, canonical JSON) are written as they
+    are: the same bytes as their parsed value would give, since parsing keeps their sorted key
+    order, without the cost of a round trip."""
+    return (_LINE % tuple(_json(event[name]) for name in FIELDS)).encode()
 
 
 def _csv_cell(value: Any) -> str:
@@ -50,7 +71,7 @@ def _csv_cell(value: Any) -> str:
         return ""
     if isinstance(value, dict):
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    else:
+    else:  # StoredDetails among them: canonical already, as the branch above writes a dict
         text = str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
 

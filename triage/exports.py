@@ -55,7 +55,7 @@ def write_export(
     signed, warning = _signed_head(settings, uow, head)
     with uow.read() as session, out_path.open("wb") as out:
         events: Iterable[dict[str, Any]] = audit.iter_events(
-            session, first_seq=span.first_seq, last_seq=span.last_seq
+            session, first_seq=span.first_seq, last_seq=span.last_seq, parsed=False
         )
         if progress is not None:
             events = progress(iter(events), span.count)

@@ -169,7 +169,9 @@ def export() -> Response | tuple[str, int]:
 
     def body() -> Iterator[bytes]:
         with uow.read() as reader:
-            events = audit.iter_events(reader, first_seq=span.first_seq, last_seq=span.last_seq)
+            events = audit.iter_events(
+                reader, first_seq=span.first_seq, last_seq=span.last_seq, parsed=False
+            )
             yield from audit_export.zip_stream(events, fmt, manifest_for)
 
     name = f"triage-audit-{span.first_seq}-{span.last_seq}.zip"
