@@ -53,13 +53,15 @@ _COPIES = itertools.count(1)
 REGION = Region.KARAGANDA.value
 _COLUMNS = (
     "region, status, risk_level, risk_score, risk_provisional, verification, victim_complaint, "
-    "opened_at, deadline_at, closed_at, outcome, claimed_by, claim_expires_at, version"
+    "opened_at, deadline_at, closed_at, outcome, version"
 )
 
 
 def clone(inst: Instance, loaded: int, target: int) -> None:
     """Copy the loaded cases' rows until there are ``target`` cases (through the triggers that
-    keep the queue's counts, which are then checked against a count of the cases)."""
+    keep the queue's counts, which are then checked against a count of the cases). Copies are
+    unclaimed: the cases take-next claimed at a smaller size would otherwise come back a
+    hundredfold, and a reviewer holds a handful of cases, not thousands."""
     new_id = (
         "lower(hex(randomblob(16)))" if inst.engine_name == "sqlite" else "gen_random_uuid()::text"
     )
