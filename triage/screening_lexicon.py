@@ -619,6 +619,16 @@ NEGATORS_BEFORE = (
 )
 NEGATORS_AFTER = "жоқ"
 
+# Kazakh negates inside the verb: the stem, a negative suffix (-ма/-ме, -ба/-бе, -па/-пе), then a
+# tense or person ending (ұр-ма-ды "did not hit", қорқыт-па-ған "has not threatened"). Stems of
+# the violent and threatening verbs whose negated forms say the act did not happen, and the
+# endings, both as skeletons (``screening_text.skeleton``: one pattern for Cyrillic, the 2021
+# Latin alphabet and chat typing; doubled letters are one, so теп-пе-ді is "tepedi").
+KK_NEGATABLE_STEMS = (
+    "ur sok tep tepkile korkit oltir korla azapta zorla pishakta buindir tunshiktir"
+)
+KK_NEGATIVE_ENDINGS = "gan gen kan ken di ti dim dik pti idi itin imin isin imiz s niz"
+
 # Determiners that make an English weak verb a noun ("a hit", "the attack").
 DETERMINERS = "a an the this that big huge massive"
 

@@ -103,7 +103,8 @@ def test_idioms_jokes_and_plain_negation_are_not_candidates(text: str) -> None:
 
 @pytest.mark.xfail(strict=True, reason="known limit: the verb's object is not parsed")
 @pytest.mark.parametrize(
-    "text", ["Муж сказал жене, что убил муху", "муж пришёл домой, а сосед избил кошку"]
+    "text",
+    ["Сын сказал матери, что избил подушку от злости", "муж пришёл домой, а сосед избил кошку"],
 )
 def test_known_limit_the_verbs_object(text: str) -> None:
     assert screen(text).verdict != CANDIDATE
@@ -168,3 +169,43 @@ def test_the_split_is_fixed_by_id() -> None:
     ids = [f"x-{n:04d}" for n in range(2000)]
     held = sum(screening_training.split_of(i) == "held_back" for i in ids)
     assert 0.25 < held / len(ids) < 0.35
+
+
+# -- Kazakh negation inside the verb, read by the rules ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("word", "negated"),
+    [
+        ("ұрмаған", True),
+        ("ұрмайды", True),
+        ("urmaǵan", True),  # the 2021 Latin alphabet
+        ("urmagan", True),  # chat typing
+        ("қорқытпаған", True),
+        ("теппеді", True),  # теп-пе-ді: the doubled letter
+        ("өлтірмеді", True),
+        ("ұрды", False),
+        ("ұрады", False),  # present, affirmative
+        ("ұрған", False),
+        ("ұрмақ", False),  # "is going to hit"
+        ("ұрпақ", False),  # "generation"
+        ("тебеді", False),  # "kicks"
+        ("тепті", False),
+    ],
+)
+def test_a_kazakh_violent_verb_negated_inside_it_is_read_as_negated(
+    word: str, negated: bool
+) -> None:
+    reading = screening.rules(f"Күйеуі әйелін {word}")
+    assert any(cue.kind == "negated" for cue in reading.context) is negated
+    if negated:
+        assert not reading.kinds & {"violence", "threat"}, "a negated act is no act"
+
+
+def test_a_text_whose_only_act_is_negated_is_a_candidate_only_when_the_model_is_sure() -> None:
+    only_negated = screening.rules("Күйеуім мені ешқашан ұрмаған")
+    affirmed = screening.rules("Күйеуім мені ұрмады, бірақ өлтіремін деп қорқытты")
+    cap = screening.NEGATED_CAP
+    assert screening.verdict_of(only_negated, cap - 0.05, threshold=0.4, review=0.2) == REVIEW
+    assert screening.verdict_of(only_negated, cap, threshold=0.4, review=0.2) == CANDIDATE
+    assert screening.verdict_of(affirmed, cap - 0.05, threshold=0.4, review=0.2) == CANDIDATE
