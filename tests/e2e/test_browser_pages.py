@@ -89,6 +89,8 @@ class Desk:
     checked: list[str] = field(default_factory=list)
     #: Signs the same account in from another browser; returns that browser's context.
     elsewhere: Callable[[], Any] = lambda: None
+    #: The account's password, which ending a session asks for again.
+    password: str = ""
 
     def check(self, what: str) -> None:
         """The page as it is now: it fits the screen's width, axe finds nothing blocking."""
@@ -156,6 +158,7 @@ def _sign_in(chromium: Any, server: Server, instance: Instance, who: str, langua
     tab = context.new_page()
     desk = Desk(tab, language)
     desk.elsewhere = lambda: _signed_in_elsewhere(chromium, server, instance, who)
+    desk.password = instance.credentials[who]
     tab.on(
         "console",
         lambda m: (
@@ -194,16 +197,18 @@ def _first_case(desk: Desk) -> str:
 
 
 def _your_sessions(desk: Desk) -> None:
-    """*Your sessions* with another browser signed in too (so the page has its buttons to end
-    a session and all the others), then after ending one of them."""
+    """*Your sessions* with another browser signed in too (so the page has its form to end a
+    session), sent without the password (the error summary), then with it: one ended."""
     other = desk.elsewhere()
     try:
         desk.visit("your sessions", "/account/sessions")
-        ends = desk.tab.locator("main form button.link")
-        if not ends.count():
+        end = desk.tab.locator("main form select[name=session]")
+        if not end.count():
             desk.problems.append(f"{desk.language} your sessions: no other session to end")
             return
-        ends.first.click()
+        desk.send_empty("your sessions", "main form")  # no password: the summary says so
+        desk.tab.locator("main form input[name=password]").fill(desk.password)
+        desk.tab.locator("main form button[type=submit]").click()
         sync_api.expect(desk.tab.locator("main > .alert[role=status]")).to_be_visible()
         desk.check("your sessions, one ended")
     finally:

@@ -596,7 +596,13 @@ def _delivery_retry(client: FlaskClient, auth: AuthActions, accounts: dict[Role,
 
 def _end_own_sessions(client: FlaskClient, auth: AuthActions, accounts: dict[Role, Account]) -> Any:
     auth.login_as(accounts[Role.REVIEWER])
-    return _post(client, auth, "/account/sessions/end", "/account/sessions", {"session": "others"})
+    return _post(
+        client,
+        auth,
+        "/account/sessions/end",
+        "/account/sessions",
+        {"session": "others", "password": accounts[Role.REVIEWER].password},
+    )
 
 
 def _end_user_sessions(

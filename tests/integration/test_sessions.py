@@ -309,7 +309,12 @@ def test_a_user_sees_and_ends_her_own_sessions(app, accounts):
     phone_key = server_sessions.store_key(cookie_of(phone))
     assert phone_key in page
     copied = cookie_of(phone)
-    response = post(desk, "/account/sessions/end", {"session": phone_key}, page="/account/sessions")
+    response = post(
+        desk,
+        "/account/sessions/end",
+        {"session": phone_key, "password": PASSWORD},
+        page="/account/sessions",
+    )
     assert response.status_code == 302
     assert not stored(app, copied)
     assert_sign_in_page(thief_with(app, copied))
@@ -319,12 +324,34 @@ def test_a_user_sees_and_ends_her_own_sessions(app, accounts):
     assert event["details"]["scope"] == "one" and event["details"]["reason"] == "by_user"
 
 
+def test_ending_a_session_asks_for_the_password_again(app, accounts):
+    """Whoever sits at a browser left signed in cannot end her other sessions (ASVS V3.3.4):
+    without the password, or with a wrong one, nothing ends and nothing is audited."""
+    reviewer = accounts[Role.REVIEWER]
+    desk, phone = signed_in(app, reviewer), signed_in(app, reviewer)
+    page = desk.get("/account/sessions").get_data(as_text=True)
+    assert 'name="password"' in page and 'autocomplete="current-password"' in page
+    for password in ("", "not her password"):
+        response = post(
+            desk,
+            "/account/sessions/end",
+            {"session": "others", "password": password},
+            page="/account/sessions",
+        )
+        assert response.status_code == 400
+        assert "password" in response.get_data(as_text=True).lower()
+    assert phone.get("/").status_code == 200
+    assert live_sessions(app, reviewer.id) == 2
+    assert audit_events(app, "user.sessions_ended") == []
+
+
 def test_a_user_cannot_end_someone_elses_session(app, accounts):
     reviewer, supervisor = accounts[Role.REVIEWER], accounts[Role.SUPERVISOR]
     theirs = signed_in(app, supervisor)
     key = server_sessions.store_key(cookie_of(theirs))
     mine = signed_in(app, reviewer)
-    response = post(mine, "/account/sessions/end", {"session": key}, page="/account/sessions")
+    ends = {"session": key, "password": PASSWORD}
+    response = post(mine, "/account/sessions/end", ends, page="/account/sessions")
     assert response.status_code == 404
     assert theirs.get("/").status_code == 200
     assert audit_events(app, "user.sessions_ended") == []
@@ -333,7 +360,12 @@ def test_a_user_cannot_end_someone_elses_session(app, accounts):
 def test_ending_all_other_sessions_keeps_this_one(app, accounts):
     reviewer = accounts[Role.REVIEWER]
     desk, laptop, phone = (signed_in(app, reviewer) for _ in range(3))
-    response = post(desk, "/account/sessions/end", {"session": "others"}, page="/account/sessions")
+    response = post(
+        desk,
+        "/account/sessions/end",
+        {"session": "others", "password": PASSWORD},
+        page="/account/sessions",
+    )
     assert response.status_code == 302
     assert desk.get("/").status_code == 200
     assert_sign_in_page(laptop)
@@ -344,7 +376,12 @@ def test_ending_all_other_sessions_keeps_this_one(app, accounts):
 def test_a_bad_session_choice_is_refused_without_a_trace(app, accounts):
     desk = signed_in(app, accounts[Role.REVIEWER])
     for value in ("", "x" * 65, "../../etc", "0" * 63 + "\n"):
-        response = post(desk, "/account/sessions/end", {"session": value}, page="/account/sessions")
+        response = post(
+            desk,
+            "/account/sessions/end",
+            {"session": value, "password": PASSWORD},
+            page="/account/sessions",
+        )
         assert response.status_code == 400, value
     assert desk.get("/").status_code == 200
 

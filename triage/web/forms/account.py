@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, PasswordField, StringField
+from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from ... import users
@@ -54,10 +54,16 @@ class DisableTwoStepForm(Form):
 
 
 class EndSessionForm(Form):
-    """Which of the user's own sessions to end: its key on the account's sessions page, or
-    ``others`` for every one but the current."""
+    """Which of the user's own sessions to end — its key on the account's sessions page, or
+    ``others`` for every one but the current — and her password again (ASVS V3.3.4: whoever
+    sits at a browser left signed in cannot end her other sessions, where she might be reading
+    what they did). The choices are the page's; a key no longer among them is the view's to
+    answer ("ended already"), not a bare "not a valid choice"."""
 
     ALL_OTHERS = "others"
-    session = HiddenField(
-        validators=[DataRequired(), Length(max=64), Regexp(r"^(others|[0-9a-f]{64})$")]
+    session = SelectField(
+        _l("Session to end"),
+        validate_choice=False,
+        validators=[DataRequired(), Length(max=64), Regexp(r"^(others|[0-9a-f]{64})$")],
     )
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=1024)])

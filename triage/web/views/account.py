@@ -25,6 +25,7 @@ from ..forms.account import (
     StartTwoStepForm,
 )
 from ..gate import actor_id, me, requires
+from ..labels import show_datetime
 from .login import login_rate
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -160,14 +161,25 @@ def session_list() -> tuple[str, int]:
     return _sessions_page()
 
 
+def _sessions_key() -> str:
+    return f"end-sessions:{me().id}"
+
+
 @bp.route("/sessions/end", methods=["POST"])
 @requires(Permission.ACCOUNT)
+@limiter.limit(login_rate, key_func=_sessions_key, methods=["POST"])
 def session_end() -> Response | tuple[str, int]:
-    """End one of the user's own sessions, or all but this one; audited."""
+    """End one of the user's own sessions, or all but this one, once she has given her password
+    again; audited."""
     form = EndSessionForm()
     if not form.validate_on_submit():
         return _sessions_page(form, status=400)
     user_id = me().id
+    with unit_of_work().read() as db:
+        right = passwords_of(db).check(users.get(db, user_id), form.password.data)
+    if not right:
+        form.password.errors.append(_("That is not your current password."))
+        return _sessions_page(form, status=400)
     if form.session.data == EndSessionForm.ALL_OTHERS:
         count, scope = sessions.end_for_user(user_id, keep_current=True), "all"
     elif form.session.data == sessions.current_key():
@@ -187,11 +199,29 @@ def session_end() -> Response | tuple[str, int]:
 
 
 def _sessions_page(form: EndSessionForm | None = None, status: int = 200) -> tuple[str, int]:
+    listed, current = sessions.list_for_user(me().id), sessions.current_key()
+    form = form or EndSessionForm()
+    others = [s for s in listed if s.key != current]
+    form.session.choices = [
+        (
+            s.key,
+            _(
+                "%(browser)s, last used %(when)s (UTC)",
+                browser=s.client or _("Unknown browser"),
+                when=show_datetime(s.last_seen_at),
+            ),
+        )
+        for s in others
+    ]
+    if len(others) > 1:
+        form.session.choices.append((EndSessionForm.ALL_OTHERS, _("All other sessions")))
+    form.password.data = ""  # never sent back
     return render_template(
         "account_sessions.html",
-        sessions=sessions.list_for_user(me().id),
-        current=sessions.current_key(),
-        form=form or EndSessionForm(),
+        sessions=listed,
+        current=current,
+        others=others,
+        form=form,
         all_others=EndSessionForm.ALL_OTHERS,
         idle_minutes=settings().session_minutes,
         absolute_hours=settings().session_absolute_hours,
