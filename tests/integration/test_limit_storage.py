@@ -71,6 +71,23 @@ def test_the_fixed_window_strategy_refuses_past_the_limit(app):
     assert limiter.get_window_stats(item, "client").remaining == 0
 
 
+def test_a_requests_own_hit_answers_its_headers_and_no_other_request(app):
+    """Flask-Limiter reads the window back for the ``X-RateLimit-*`` headers of the limit it
+    just counted: the request's own hit answers (no read), and another request reads the table,
+    which holds every worker's hits."""
+    storage = storage_of(app)
+    with app.test_request_context("/"):
+        assert storage.incr("mine", 60) == 1
+        expiry = storage.get_expiry("mine")
+        with ThreadPoolExecutor(max_workers=1) as pool:  # another worker's hit, meanwhile
+            assert pool.submit(storage.incr, "mine", 60).result() == 2
+        assert storage.get("mine") == 1 and storage.get_expiry("mine") == expiry
+        assert storage.get("not counted here") == 0  # read from the table
+    with app.test_request_context("/"):
+        assert storage.get("mine") == 2
+        assert storage.get_expiry("mine") == expiry
+
+
 def test_keys_are_stored_as_digests(app):
     storage = storage_of(app)
     storage.incr("login:someone typed their password here", 60)
