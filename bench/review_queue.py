@@ -94,8 +94,12 @@ def clone(inst: Instance, loaded: int, target: int) -> None:
         ).all()
         assert sorted(map(tuple, counted)) == sorted(map(tuple, kept)), "queue counts differ"
     if inst.engine_name == "postgresql":
+        # As after any bulk load: statistics for the planner, and the counts' table compacted
+        # (one transaction of a million copies left as many dead pending rows in it, which
+        # autovacuum would free but not give back: the queue would scan empty pages).
         with inst.uow.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE case_file"))
+            conn.execute(text("VACUUM FULL queue_count"))
+            conn.execute(text("VACUUM ANALYZE"))
     else:
         with inst.uow.engine.begin() as conn:
             conn.execute(text("ANALYZE"))

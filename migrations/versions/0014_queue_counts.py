@@ -136,6 +136,8 @@ def upgrade() -> None:
         sa.Column("cases", sa.Integer(), nullable=False),
         sa.Column("pending", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_queue_count"),
+        # Vacuumed after every thousand dead rows (``models.queue_count.AUTOVACUUM``).
+        postgresql_with={"autovacuum_vacuum_scale_factor": 0, "autovacuum_vacuum_threshold": 1000},
     )
     op.create_index(
         "uq_queue_count_key",
