@@ -113,9 +113,12 @@ def _resolve(module: ModuleType, func: ast.expr) -> object:
 
 
 def _is_marked(node: ast.expr) -> bool:
-    """``N_("…")``, a name or attribute holding a marked message, or a choice between them."""
+    """``N_("…")``, a name or attribute holding a marked message, one of a table of them
+    (``_REFUSALS[kind]``), or a choice between them."""
     if isinstance(node, ast.IfExp):
         return _is_marked(node.body) and _is_marked(node.orelse)
+    if isinstance(node, ast.Subscript):
+        return isinstance(node.value, ast.Name | ast.Attribute)
     if isinstance(node, ast.Call):
         return isinstance(node.func, ast.Name) and node.func.id == "N_"
     return isinstance(node, ast.Name | ast.Attribute)
