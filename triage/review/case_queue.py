@@ -163,7 +163,7 @@ def _tally(
     status: CaseStatus,
     region: str | None = None,
     *,
-    today: str = "",
+    today: str,
 ) -> _Tally:
     """Cases of ``status`` in the user's scope (and ``region``, if given): a sum of the
     maintained counts (``models.queue_count``), a row per region, rank and deadline day that has
