@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, false
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base
@@ -143,6 +143,10 @@ class AssessmentRescore(Base):
     lowering_waits: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+#: Measures in effect that nobody has followed up yet (migration 0015's partial index).
+FOLLOW_UP_PENDING = "status = 'in_effect' AND followed_up_at IS NULL"
+
+
 class Decision(SealedMixin, Base):
     """A preventive measure chosen for a case; the legal basis, the rationale (and any reasons)
     are sealed: a free-text field is where a name could be typed."""
@@ -151,6 +155,13 @@ class Decision(SealedMixin, Base):
     __table_args__ = (
         enum_check("status", DecisionStatus),
         enum_check("tier", MeasureTier),
+        # The follow-ups list starts from the few measures in effect not yet followed up.
+        Index(
+            "ix_decision_follow_up_pending",
+            "case_id",
+            sqlite_where=text(FOLLOW_UP_PENDING),
+            postgresql_where=text(FOLLOW_UP_PENDING),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
