@@ -487,7 +487,9 @@ def _stored(instance: Instance) -> dict[str, list[tuple[Any, ...]]]:
     return found
 
 
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_the_batch_desk_stores_what_the_services_store_one_by_one(
+    engine: str,
     request: pytest.FixtureRequest,
     tmp_path: Path,
     keyring: Keyring,
@@ -504,11 +506,11 @@ def test_the_batch_desk_stores_what_the_services_store_one_by_one(
     stored = {}
     for name, desk in (("batch", Batch), ("one_by_one", OneByOne)):
         (tmp_path / name).mkdir()
-        instance = _instance(request, "sqlite", tmp_path / name, keyring)
+        instance = _instance(request, engine, tmp_path / name, keyring)
         serial = iter(range(1, 10**9))
-        monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=next(serial)))
+        monkeypatch.setattr(uuid, "uuid4", lambda s=serial: uuid.UUID(int=next(s)))
         codes = iter(range(1, 10**9))
-        monkeypatch.setattr(bulk, "new_case_code", lambda: f"C-{next(codes):09d}")
+        monkeypatch.setattr(bulk, "new_case_code", lambda c=codes: f"C-{next(c):09d}")
         with instance.uow.begin() as session:
             demo.ensure_accounts(session)
             demo_scale.ensure_staff(session)
