@@ -77,6 +77,9 @@ ACTIONS: dict[str, str] = {
     "user.locked": "a staff account was locked after repeated sign-in failures (failures, "
     "the minutes it lasts)",
     "user.unlocked": "an admin lifted a staff account's lockout (failures counted until then)",
+    "user.device_locked": "a browser's device cookie for a staff account was denied after "
+    "repeated wrong passwords or codes sent with it (failures); that browser is then subject to "
+    "the account's lockout",
     "user.email_changed": "an admin set, changed or removed the e-mail address a staff "
     "account's alerts go to (sealed; details say only whether one is set)",
     "payload.decrypted": "a sealed payload was decrypted for reading (purpose: page or command)",
