@@ -70,6 +70,10 @@ from .vocab import (
 #: transactions write each page once for many rows (5,000 reports on SQLite: 250 a block wrote
 #: 1,062 MiB, 3,000 a block 223 MiB, and ran 1.8× as fast).
 BATCH = 5000
+#: SQLite's page cache for the demo's connections, in KiB (SQLite's default is 2 MiB): the
+#: indexes keyed by random ids are written all over, and a page still in the cache from an
+#: earlier block is not read again (20,000 reports: 12 % faster with 128 MiB).
+PAGE_CACHE_KIB = 131_072
 #: Reports that arrive within this much simulated time of the first of them are filed together
 #: (``intake.bulk.file_many``), before the work that falls due among them.
 WINDOW = timedelta(hours=12)
@@ -216,6 +220,7 @@ class Simulation:
         index = 0
         while index < len(arrivals) or self._due():
             with self.uow.begin() as session, self.make_desk(session, self.rules) as desk:
+                _big_page_cache(session)
                 self.staff, self.desk = Staff.load(session), desk
                 desk.load(self._due_cases())
                 before, steps = index, 0
@@ -633,6 +638,14 @@ _METHODS_PUBLISHED = (
     ("victim_contact", 25),
     ("records", 10),
 )
+
+
+def _big_page_cache(session: Session) -> None:
+    """On SQLite, give the block's connection ``PAGE_CACHE_KIB`` of page cache. The connection
+    keeps it when it goes back to the pool (a smaller cache would drop the pages the next block
+    needs): the demo's process holds up to that much more memory per connection until it ends."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
 
 
 def _morning(day: date) -> datetime:
