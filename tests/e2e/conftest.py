@@ -111,14 +111,16 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="module")
-def server(instance: Instance) -> Iterator[Server]:
+@contextlib.contextmanager
+def serving(instance: Instance, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """``triage serve`` (gunicorn, two workers) on the instance, with ``env`` added to its
+    environment, until the block ends."""
     port = free_port()
     log = instance.path / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [TRIAGE, "serve", "--port", str(port), "--workers", "2"],
-            env=instance_env(instance.path),
+            env={**instance_env(instance.path), **(env or {})},
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so that _stop ends the workers too
@@ -129,3 +131,9 @@ def server(instance: Instance) -> Iterator[Server]:
         yield Server(base_url, log)
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="module")
+def server(instance: Instance) -> Iterator[Server]:
+    with serving(instance) as found:
+        yield found
