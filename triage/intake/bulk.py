@@ -27,24 +27,14 @@ from sqlalchemy.orm import Session
 from .. import audit
 from ..crypto import Keyring
 from ..errors import N_, InvalidInput
-from ..models import Case, Report, ReportIndex, new_id, utcnow
+from ..models import Case, Report, ReportIndex, utcnow
 from ..permissions import in_scope
 from ..reports import new_case_code
 from ..review.linking import LINK_KINDS, Match
 from ..review.rules import ReviewRules
-from ..review.triaging import raise_case, set_level
-from ..sealed import keyring, seal
-from ..vocab import CaseStatus, Region, ReportStatus, RiskLevel, SourceKind
-from .schema import DirectReport, sealed_payload
-from .service import (
-    ConfirmLink,
-    DuplicateSource,
-    Filed,
-    Incoming,
-    _screen,
-    _starting_verification,
-    index_values,
-)
+from ..sealed import keyring
+from ..vocab import CaseStatus, ReportStatus
+from .service import ConfirmLink, DuplicateSource, Filed, Incoming, _store, prepare
 
 #: What to do with a report that probably concerns an open case: ask (``ConfirmLink``, as the
 #: form does), link it to the first (oldest) matching case, or open a new case anyway.
@@ -154,17 +144,9 @@ def file_many(
     if any(item.received_at is not None and item.received_at > now for item in items):
         raise InvalidInput(N_("A report cannot have been received in the future."))
 
-    values = [index_values(item.incoming) for item in items]
-    tokens = [
-        {ring.blind_index(v.kind, v.normalised): v.kind for v in vs if v.normalised}
-        for vs in values
-    ]
-    sources = {
-        n: ring.blind_index("url", v.normalised)
-        for n, vs in enumerate(values)
-        for v in vs
-        if v.kind == "url" and v.normalised
-    }
+    prepared = [prepare(item.incoming, ring) for item in items]
+    tokens = [ready.tokens for ready in prepared]
+    sources = {n: ready.source_token for n, ready in enumerate(prepared) if ready.source_token}
     _lock_sources(session, list(sources.values()))
     on_record = _first_reports(session, list(sources.values()))
     link_tokens = [t for ts in tokens for t, kind in ts.items() if kind in LINK_KINDS]
@@ -202,7 +184,22 @@ def file_many(
                 target = first_match.case or session.get(Case, first_match.case_id)
                 assert target is not None
             report, case = _store(
-                session, item, target, next(codes), tokens[n], index_rows, ring, rules, now=now
+                session,
+                item.incoming,
+                prepared[n],
+                target,
+                actor=item.actor,
+                filed_by=item.filed_by,
+                api_client_id=item.api_client_id,
+                attested=item.attested,
+                ring=ring,
+                rules=rules,
+                code=next(codes),
+                received_at=item.received_at or now,
+            )
+            index_rows.extend(
+                {"report_id": report.id, "kind": kind, "token": token}
+                for kind, token in sorted((kind, token) for token, kind in tokens[n].items())
             )
             if token is not None:
                 batch_sources[token] = report
@@ -229,93 +226,3 @@ def file_many(
         if index_rows:
             session.execute(insert(ReportIndex), index_rows)
     return filed
-
-
-def _store(
-    session: Session,
-    item: Item,
-    target: Case | None,
-    code: str,
-    tokens: dict[str, str],
-    index_rows: list[dict[str, str]],
-    ring: Keyring,
-    rules: ReviewRules,
-    *,
-    now: datetime,
-) -> tuple[Report, Case]:
-    """One report's rows and events, as ``reports.file_report`` and ``service.file`` write
-    them, without a flush of its own."""
-    incoming = item.incoming
-    signals, provisional = _screen(incoming)
-    verification = _starting_verification(incoming, attested=item.attested)
-    complaint = item.attested and isinstance(incoming, DirectReport) and incoming.victim_complaint
-    region = Region(incoming.region) if incoming.region else None
-    at = item.received_at or now
-    case = target
-    if case is None:
-        case = Case(
-            id=new_id(),
-            code=code,
-            region=region.value if region else None,
-            verification=verification.value,
-            victim_complaint=complaint,
-            opened_at=at,
-            risk_level=RiskLevel.STANDARD.value,
-            risk_provisional=True,
-        )
-        session.add(case)
-        audit.append(
-            session, actor=item.actor, action="case.opened", object_type="case", object_id=case.id
-        )
-    report = Report(
-        id=new_id(),
-        case=case,
-        source_kind=SourceKind(incoming.source_kind).value,
-        received_at=at,
-        region=region.value if region else None,
-        occurred_on=incoming.occurred_on,
-        categories=sorted({c.value for c in incoming.categories}),
-        status=ReportStatus.RECEIVED.value,
-        verification=verification.value,
-        filed_by=item.filed_by,
-        api_client_id=item.api_client_id,
-        signals=signals,
-        risk_level=provisional.value,
-        payload_version=1,
-    )
-    session.add(report)
-    seal(session, report, sealed_payload(incoming), ring=ring, flush=False)
-    index_rows.extend(
-        {"report_id": report.id, "kind": kind, "token": token}
-        for kind, token in sorted((kind, token) for token, kind in tokens.items())
-    )
-    audit.append(
-        session,
-        actor=item.actor,
-        action="report.filed",
-        object_type="report",
-        object_id=report.id,
-        details={"source_kind": report.source_kind, "case_id": case.id, "indexes": len(tokens)},
-    )
-    if target is None:  # ``raise_case`` on a new case: triaged at the report's level
-        set_level(case, provisional, rules, provisional=True)
-        audit.append(
-            session,
-            actor=item.actor,
-            action="case.triaged",
-            object_type="case",
-            object_id=case.id,
-            details={"level": provisional.value, "provisional": True},
-        )
-    else:
-        raise_case(
-            session,
-            case,
-            provisional,
-            verification,
-            complaint,
-            region,
-            rules,
-            actor=item.actor,
-        )
-    return report, case

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
@@ -308,19 +309,22 @@ def _store(
     attested: bool,
     ring: Keyring,
     rules: ReviewRules,
+    code: str | None = None,
+    received_at: datetime | None = None,
 ) -> tuple[Report, Case]:
-    """The report's rows, in ``target`` or a new case of its own, added to the session without
-    a flush (as ``reports.file_report`` writes them), and their events appended; its tokens are
-    the caller's to insert once the report is flushed."""
+    """The report's rows, in ``target`` or a new case of its own (coded ``code``, or a fresh
+    code), added to the session without a flush (as ``reports.file_report`` writes them), and
+    their events appended; its tokens are the caller's to insert once the report is flushed.
+    ``received_at`` back-dates the report and its new case (a bulk load); by default, now."""
     verification = _starting_verification(incoming, attested=attested)
     complaint = attested and isinstance(incoming, DirectReport) and incoming.victim_complaint
     region = Region(incoming.region) if incoming.region else None
-    now = utcnow()
+    now = received_at or utcnow()
     case = target
     if case is None:
         case = Case(
             id=new_id(),
-            code=_new_code(session),
+            code=code or _new_code(session),
             region=region.value if region else None,
             verification=verification.value,
             victim_complaint=complaint,
