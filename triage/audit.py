@@ -305,18 +305,49 @@ def _with_request_id(details: Details) -> Details:
 def _link(
     entry: Entry, object_id: str | None, details_json: str, seq: int, prev: str
 ) -> dict[str, Any]:
-    """The stored row of the event at ``seq`` after ``prev``, its hash computed."""
-    fields: dict[str, Any] = {
+    """The stored row of the event at ``seq`` after ``prev``, its hash computed.
+
+    The canonical JSON is put together around ``details_json`` (already canonical) rather than
+    parsed back and dumped again: the top-level keys in sorted order are ``action``, ``actor``,
+    ``at``, ``details``, ``object_id``, ``object_type``, ``prev_hash``, ``seq`` — the same bytes
+    as ``canonical`` (a test compares the two)."""
+    at = format_time(datetime.now(UTC))
+    head = _dumps({"action": entry.action, "actor": entry.actor, "at": at})
+    tail = _dumps(
+        {"object_id": object_id, "object_type": entry.object_type, "prev_hash": prev, "seq": seq}
+    )
+    body = f"{head[:-1]},\"details\":{details_json},{tail[1:]}".encode()
+    return {
         "seq": seq,
-        "at": format_time(datetime.now(UTC)),
+        "at": at,
         "actor": entry.actor,
         "action": entry.action,
         "object_type": entry.object_type,
         "object_id": object_id,
-        "details": json.loads(details_json),
+        "details": details_json,
         "prev_hash": prev,
+        "hash": hashlib.sha256(prev.encode("ascii") + body).hexdigest(),
     }
-    return {**fields, "details": details_json, "hash": chain_hash(fields)}
+
+
+def _dumps(value: Mapping[str, Any]) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """An event as ``append`` stored it (or, inside ``batched``, will store it): its row,
+    ``details`` as the canonical JSON that was hashed."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    object_type: str | None
+    object_id: str | None
+    details: str
+    prev_hash: str
+    hash: str
 
 
 def append(
@@ -327,7 +358,7 @@ def append(
     object_type: str | None = None,
     object_id: str | int | None = None,
     details: Details | None = None,
-) -> AuditEvent:
+) -> Appended:
     """Add the next event to the chain, inside the caller's transaction.
 
     ``details`` holds non-personal facts only: ids, counts, codes, reasons from a fixed list.
@@ -341,14 +372,12 @@ def append(
         raise AuditError("a savepoint was opened inside audit.batched: batch inside it instead")
     seq, prev_hash = _next_link(session)
     row = _link(entry, object_id_text, details_json, seq, prev_hash)
-    event = AuditEvent(**row)
     if buffer is not None:
         buffer[1].append(row)
     else:
-        session.add(event)
-        session.flush()
+        session.execute(insert(AuditEvent), [row])  # flushes what is pending first
     session.info[_HEAD] = (_innermost(session), seq, row["hash"])
-    return event
+    return Appended(**row)
 
 
 def append_many(session: Session, entries: Iterable[Entry]) -> list[dict[str, Any]]:
@@ -711,7 +740,7 @@ def resolve_range(
     return Span(first, last, requested)
 
 
-def record_export(session: Session, span: Span, *, fmt: str, actor: str, via: str) -> AuditEvent:
+def record_export(session: Session, span: Span, *, fmt: str, actor: str, via: str) -> Appended:
     return append(
         session,
         actor=actor,
@@ -727,7 +756,7 @@ def record_export(session: Session, span: Span, *, fmt: str, actor: str, via: st
     )
 
 
-def record_verification(session: Session, verdict: Verdict, *, actor: str, via: str) -> AuditEvent:
+def record_verification(session: Session, verdict: Verdict, *, actor: str, via: str) -> Appended:
     return append(
         session,
         actor=actor,

@@ -280,7 +280,7 @@ class Head:
     at: str
 
     @classmethod
-    def of(cls, event: AuditEvent) -> Head:
+    def of(cls, event: AuditEvent | audit.Appended) -> Head:
         return cls(event.seq, event.hash, event.at)
 
 
@@ -329,7 +329,7 @@ def publish(settings: Settings, ring: Keyring, head: Head, reader: Session) -> P
     return Published(checkpoint, path, error)
 
 
-def record(session: Session, *, actor: str, via: str) -> AuditEvent:
+def record(session: Session, *, actor: str, via: str) -> audit.Appended:
     """The event a checkpoint signs: ``audit.checkpointed``, so the log says it was taken."""
     return audit.append(
         session, actor=actor, action="audit.checkpointed", object_type="audit_log",

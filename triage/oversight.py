@@ -641,7 +641,7 @@ def _document(d: IssuedDocument, staff: _Staff, measure_of: Mapping[str, str]) -
     )
 
 
-def record_view(session: Session, case_id: str, *, actor: str, page: int) -> AuditEvent:
+def record_view(session: Session, case_id: str, *, actor: str, page: int) -> audit.Appended:
     """``audit.case_viewed``: who looked at which case (and which page of its events)."""
     return audit.append(
         session,

@@ -376,3 +376,37 @@ def test_bad_names_are_refused(session: Session, arguments: dict[str, Any]) -> N
     with pytest.raises(audit.AuditError):
         audit.append(session, actor="system", **arguments)
     assert _count(session) == 0
+
+
+_NAMES = st.from_regex(r"[a-z][a-z0-9_.]{0,20}", fullmatch=True)
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=30))
+
+
+@given(
+    actor=st.text(min_size=1, max_size=20),
+    action=_NAMES,
+    object_type=st.one_of(st.none(), _NAMES),
+    object_id=st.one_of(st.none(), st.text(min_size=1, max_size=20)),
+    details=st.dictionaries(_NAMES, st.one_of(_VALUES, st.lists(_VALUES, max_size=3)), max_size=4),
+    seq=st.integers(min_value=1, max_value=2**40),
+    prev=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+)
+def test_a_link_hashes_the_canonical_json_of_its_fields(
+    actor: str,
+    action: str,
+    object_type: str | None,
+    object_id: str | None,
+    details: dict[str, Any],
+    seq: int,
+    prev: str,
+) -> None:
+    """``_link`` assembles the canonical JSON around the details' text instead of dumping the
+    fields again: its hash is the published formula's over the same fields."""
+    entry = audit.Entry(actor, action, object_type, object_id, details)
+    stored_id, details_json = audit._checked(entry)
+    row = audit._link(entry, stored_id, details_json, seq, prev)
+    fields = {**row, "details": json.loads(row["details"])}
+    assert row["hash"] == expected_hash(fields) == audit.chain_hash(fields)
+    assert row["details"] == json.dumps(
+        json.loads(details_json), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
