@@ -105,6 +105,10 @@ class Desk:
         """The page as it is now: it fits the screen's width, axe finds nothing blocking."""
         self.checked.append(what)
         where = f"{self.language} {what} ({self.tab.url})"
+        # Measured once the page has settled (loaded, its fonts in, two frames drawn): on a busy
+        # machine a page caught mid-layout once measured wider than anything on it.
+        self.tab.wait_for_load_state("load")
+        self.tab.evaluate(_SETTLED)
         width = self.tab.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         if width[0] > width[1]:
             wide = self.tab.evaluate(_WIDEST)
@@ -140,6 +144,8 @@ class Desk:
 
 
 #: The elements that stick out furthest on the right, to say what made a page too wide.
+_SETTLED = """() => document.fonts.ready.then(() => new Promise(
+  done => requestAnimationFrame(() => requestAnimationFrame(done))))"""
 _WIDEST = """() => [...document.querySelectorAll('body *')]
   .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5 && e.children.length < 2)
   .slice(0, 5)
