@@ -316,7 +316,7 @@ def _link(
     tail = _dumps(
         {"object_id": object_id, "object_type": entry.object_type, "prev_hash": prev, "seq": seq}
     )
-    body = f"{head[:-1]},\"details\":{details_json},{tail[1:]}".encode()
+    body = f'{head[:-1]},"details":{details_json},{tail[1:]}'.encode()
     return {
         "seq": seq,
         "at": at,
