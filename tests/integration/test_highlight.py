@@ -30,7 +30,7 @@ def test_the_words_behind_the_signals_are_marked_and_labelled(app, client, accou
     titles = {title for title, word in marked if word == "ножом"}
     assert any("weapon" in t for t in titles)
     # Whatever the model weighs, the narrative's markup shows as text, never as markup.
-    shown = re.sub(r'</?mark[^>]*>', "", page)
+    shown = re.sub(r"</?mark[^>]*>", "", page)
     assert "<script>alert(1)</script>" not in shown
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
 
