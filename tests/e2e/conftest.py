@@ -24,13 +24,22 @@ import pytest
 
 TRIAGE = str(Path(sys.executable).with_name("triage"))
 READY_TIMEOUT_S = 60
+#: Cheap Argon2 for the demo accounts and every sign-in of the browsers (the default costs about
+#: 170 ms a hash, for nine accounts in each module's ``triage demo`` and each sign-in).
+CHEAP_HASH = {
+    "TRIAGE_ARGON2_TIME_COST": "1",
+    "TRIAGE_ARGON2_MEMORY_KIB": "1024",
+    "TRIAGE_ARGON2_PARALLELISM": "1",
+}
 COMMAND_TIMEOUT_S = 120
 
 
 def instance_env(instance: Path) -> dict[str, str]:
-    """The caller's environment without any ``TRIAGE_*`` setting, pointed at ``instance``."""
+    """The caller's environment without any ``TRIAGE_*`` setting, pointed at ``instance``, with
+    cheap password hashing (``CHEAP_HASH``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
     env["TRIAGE_INSTANCE_PATH"] = str(instance)
+    env.update(CHEAP_HASH)
     return env
 
 

@@ -47,8 +47,8 @@ from triage.web.deps import uow_of
 #: 1-2), they took 67 s of test time (50 s forms, 17 s URLs); under a load of 9, four times
 #: that — the app's own request cost dominates (25 ms for a small page, 150 ms for an intake
 #: form). ``TRIAGE_FUZZ_SCALE`` scales it (0.1 while working on a form).
-FORM_EXAMPLES = 3_400
-URL_EXAMPLES = 1_700
+FORM_EXAMPLES = 2_000
+URL_EXAMPLES = 1_000
 #: Where the crawl starts for the forms open to anyone (they are fuzzed without signing in).
 PUBLIC_STARTS = ("/login", "/report", "/report/follow-up")
 #: Pages the crawl visits per role, at most.
