@@ -3,7 +3,8 @@
 Tests that take ``app`` (or anything built on it) run once per engine. The PostgreSQL run uses
 the server named by ``TRIAGE_TEST_DATABASE_URL`` (for example
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test``): a migrated template database is made once
-per test process and every test gets its own copy, dropped afterwards. Without the variable, or
+per test process and every test gets its own copy, made ahead by a thread and dropped
+afterwards (``PgCopies``). Without the variable, or
 with the server unreachable, the PostgreSQL runs are skipped with the reason.
 """
 
@@ -13,6 +14,8 @@ import os
 import re
 import secrets
 import shutil
+import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +81,10 @@ class PgServer:
             conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
         return self.url_for(name)
 
+    def execute(self, statement: str) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text(statement))
+
     def drop(self, name: str) -> None:
         with self.engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -122,6 +129,84 @@ def pg_template(
     pg_server.drop(name)
 
 
+class PgCopies:
+    """Copies of the template database made ahead of the tests that take them, and dropped after
+    them, by a thread of their own: a copy costs PostgreSQL 0.2 s on a quiet machine and more
+    under the suite's load (the template is written through the WAL), which the test waiting
+    for it would otherwise spend idle. ``AHEAD`` copies are kept ready. A copy's commits do not
+    wait for the WAL to reach the disk (``synchronous_commit = off``: a crash of the server
+    loses only a throwaway database's last moments, never its consistency)."""
+
+    AHEAD = 2
+
+    def __init__(self, server: PgServer, template: str) -> None:
+        self.server = server
+        self.template = template
+        self._ready: deque[str] = deque()
+        self._to_drop: deque[str] = deque()
+        self._failure: BaseException | None = None
+        self._closing = False
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="pg-copies", daemon=True)
+        self._thread.start()
+
+    def take(self) -> str:
+        """The name of a fresh copy of the template, the test's own."""
+        with self._changed:
+            while not self._ready and self._failure is None:
+                self._changed.wait()
+            if self._failure is not None:
+                raise RuntimeError("could not copy the template database") from self._failure
+            name = self._ready.popleft()
+            self._changed.notify_all()
+            return name
+
+    def give_back(self, name: str) -> None:
+        """Drop ``name`` once the thread gets to it."""
+        with self._changed:
+            self._to_drop.append(name)
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        with self._changed:
+            self._closing = True
+            self._changed.notify_all()
+        self._thread.join(timeout=120)
+        for name in [*self._ready, *self._to_drop]:
+            self.server.drop(name)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._closing and not self._to_drop and len(self._ready) >= self.AHEAD:
+                    self._changed.wait()
+                if self._closing:
+                    return
+                drop = self._to_drop.popleft() if self._to_drop else None
+            try:
+                if drop is not None:
+                    self.server.drop(drop)
+                    continue
+                name = f"triage_t_{secrets.token_hex(6)}"
+                self.server.create(name, template=self.template)
+                self.server.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+            except BaseException as exc:  # the waiting test raises it
+                with self._changed:
+                    self._failure = exc
+                    self._changed.notify_all()
+                return
+            with self._changed:
+                self._ready.append(name)
+                self._changed.notify_all()
+
+
+@pytest.fixture(scope="session")
+def pg_copies(pg_server: PgServer, pg_template: str) -> Iterator[PgCopies]:
+    copies = PgCopies(pg_server, pg_template)
+    yield copies
+    copies.close()
+
+
 @dataclass
 class Database:
     """One test's own database: its engine name, its URL, and (for SQLite) its file."""
@@ -143,12 +228,10 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
     if request.param == "sqlite":
         yield _sqlite_database(request.getfixturevalue("sqlite_template"), tmp_path)
         return
-    server: PgServer = request.getfixturevalue("pg_server")
-    template: str = request.getfixturevalue("pg_template")
-    name = f"triage_t_{secrets.token_hex(6)}"
-    url = server.create(name, template=template)
-    yield Database("postgresql", url)
-    server.drop(name)
+    copies: PgCopies = request.getfixturevalue("pg_copies")
+    name = copies.take()
+    yield Database("postgresql", copies.server.url_for(name))
+    copies.give_back(name)
 
 
 @pytest.fixture
