@@ -40,7 +40,6 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import numpy as np  # noqa: E402
-from scipy.sparse import csr_matrix, hstack  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from triage import screening, screening_model  # noqa: E402
@@ -100,12 +99,8 @@ def layers(corpus: Path) -> None:
     print("what each block adds (candidates at probability 0.5, held-back part):")
     for used in range(1, len(names) + 1):
         idf = [screening_model.Idf.fit(b).transformer() for b in train_blocks[:used]]
-        x_train = csr_matrix(
-            hstack([t.transform(b) for t, b in zip(idf, train_blocks, strict=False)])
-        )
-        x_held = csr_matrix(
-            hstack([t.transform(b) for t, b in zip(idf, held_blocks, strict=False)])
-        )
+        x_train = screening_model.weighted(train_blocks[:used], idf)
+        x_held = screening_model.weighted(held_blocks[:used], idf)
         model = LogisticRegression(C=C, max_iter=5000, class_weight="balanced")
         model.fit(x_train, labels)
         flagged = list(model.predict_proba(x_held)[:, 1] >= screening.MODEL_CANDIDATE)
